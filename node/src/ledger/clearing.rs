@@ -1,0 +1,1 @@
+//! Clearing of debt cycles. (Being written.)

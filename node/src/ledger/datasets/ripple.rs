@@ -1,0 +1,1 @@
+//! Parser of the Ripple credit-link topology. (Being written.)

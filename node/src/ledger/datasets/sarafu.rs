@@ -1,0 +1,1 @@
+//! Parser of the Sarafu debt graph. (Being written.)

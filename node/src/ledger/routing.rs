@@ -1,0 +1,1 @@
+//! Payment routing over a [`CreditGraph`](super::graph::CreditGraph). (Being written.)

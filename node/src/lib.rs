@@ -1,0 +1,4 @@
+//! One GEO community hub: the sans-IO ledger, the single-writer engine, storage backends and
+//! the HTTP API.
+
+pub mod ledger;

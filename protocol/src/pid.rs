@@ -1,0 +1,71 @@
+//! Participant identifiers: `PID = base58(sha256(public_key))`.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// Errors of PID parsing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PidError {
+    /// Not base58 of exactly 32 bytes.
+    #[error("not a participant id (base58 of 32 bytes): {0:?}")]
+    Malformed(String),
+}
+
+/// A participant identifier: base58 (Bitcoin alphabet) of the SHA-256 of the Ed25519 public key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Pid(String);
+
+impl Pid {
+    /// Derives the PID of a 32-byte public key.
+    pub fn from_public_key(public_key: &[u8; 32]) -> Pid {
+        let digest = Sha256::digest(public_key);
+        Pid(bs58::encode(digest).into_string())
+    }
+
+    /// Parses a PID: base58 text decoding to exactly 32 bytes, in its canonical encoding.
+    pub fn parse(text: &str) -> Result<Pid, PidError> {
+        let bad = || PidError::Malformed(text.chars().take(64).collect());
+        if text.len() > 64 {
+            return Err(bad());
+        }
+        let bytes = bs58::decode(text).into_vec().map_err(|_| bad())?;
+        if bytes.len() != 32 || bs58::encode(&bytes).into_string() != text {
+            return Err(bad());
+        }
+        Ok(Pid(text.to_owned()))
+    }
+
+    /// The PID as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Pid {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Pid::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derives_and_parses() {
+        let pid = Pid::from_public_key(&[7u8; 32]);
+        assert_eq!(Pid::parse(pid.as_str()).unwrap(), pid);
+        assert!(Pid::parse("").is_err());
+        assert!(Pid::parse("0OIl").is_err());
+        assert!(Pid::parse("abc").is_err());
+    }
+}
