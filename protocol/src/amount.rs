@@ -50,7 +50,7 @@ impl Amount {
 
     /// From a count of atoms (10^-8 units). Fails beyond ±[`Amount::MAX`].
     pub fn from_atoms(atoms: i128) -> Result<Amount, AmountError> {
-        if atoms > Self::MAX.0 || atoms < -Self::MAX.0 {
+        if !(-Self::MAX.0..=Self::MAX.0).contains(&atoms) {
             return Err(AmountError::TooLarge);
         }
         Ok(Amount(atoms))
@@ -280,15 +280,27 @@ mod tests {
         assert_eq!(Amount::parse_positive("0", two), Err(AmountError::Zero));
         assert_eq!(Amount::parse_positive("0.00", two), Err(AmountError::Zero));
         assert_eq!(Amount::parse_positive("-1", two), Err(AmountError::Negative));
-        assert!(matches!(Amount::parse_positive("1.001", two), Err(AmountError::TooPrecise { .. })));
-        for bad in ["", "1e3", "1E3", " 1", "1 ", "+1", ".5", "5.", "01", "1,5", "NaN", "inf", "0x10", "--1", "-0", "1..2"] {
+        assert!(matches!(
+            Amount::parse_positive("1.001", two),
+            Err(AmountError::TooPrecise { .. })
+        ));
+        for bad in [
+            "", "1e3", "1E3", " 1", "1 ", "+1", ".5", "5.", "01", "1,5", "NaN", "inf", "0x10", "--1", "-0",
+            "1..2",
+        ] {
             assert!(
                 matches!(Amount::parse_positive(bad, two), Err(AmountError::Malformed(_))),
                 "{bad:?} must be malformed"
             );
         }
-        assert_eq!(Amount::parse_positive("1000000000000000000", p(0)), Err(AmountError::TooLarge));
-        assert_eq!(Amount::parse_positive("99999999999999999999999", p(0)), Err(AmountError::TooLarge));
+        assert_eq!(
+            Amount::parse_positive("1000000000000000000", p(0)),
+            Err(AmountError::TooLarge)
+        );
+        assert_eq!(
+            Amount::parse_positive("99999999999999999999999", p(0)),
+            Err(AmountError::TooLarge)
+        );
         assert!(Amount::parse_positive("999999999999999999.99999999", p(8)).is_ok());
     }
 
@@ -303,8 +315,14 @@ mod tests {
 
     #[test]
     fn checked_arithmetic_refuses_overflow() {
-        assert_eq!(Amount::MAX.checked_add(Amount::from_atoms(1).unwrap()), Err(AmountError::Overflow));
-        assert_eq!(Amount::MAX.neg().checked_sub(Amount::from_atoms(1).unwrap()), Err(AmountError::Overflow));
+        assert_eq!(
+            Amount::MAX.checked_add(Amount::from_atoms(1).unwrap()),
+            Err(AmountError::Overflow)
+        );
+        assert_eq!(
+            Amount::MAX.neg().checked_sub(Amount::from_atoms(1).unwrap()),
+            Err(AmountError::Overflow)
+        );
     }
 
     proptest! {

@@ -110,7 +110,10 @@ mod tests {
     #[test]
     fn escapes_only_what_json_requires() {
         let v = json!({"k": "é\"\\\n\u{1}/€"});
-        assert_eq!(to_canonical_string(&v).unwrap(), "{\"k\":\"é\\\"\\\\\\n\\u0001/€\"}");
+        assert_eq!(
+            to_canonical_string(&v).unwrap(),
+            "{\"k\":\"é\\\"\\\\\\n\\u0001/€\"}"
+        );
     }
 
     #[test]

@@ -23,7 +23,9 @@ impl EquivalentCode {
     /// Validates a code.
     pub fn new(code: &str) -> Result<Self, EquivalentError> {
         let ok = (1..=16).contains(&code.len())
-            && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
         if ok {
             Ok(Self(code.to_owned()))
         } else {

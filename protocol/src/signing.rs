@@ -72,7 +72,9 @@ impl PublicKey {
         let raw = B64.decode(signature_b64).map_err(|_| SignatureError::Malformed)?;
         let arr: [u8; 64] = raw.try_into().map_err(|_| SignatureError::Malformed)?;
         let sig = ed25519_dalek::Signature::from_bytes(&arr);
-        self.0.verify_strict(message, &sig).map_err(|_| SignatureError::Invalid)
+        self.0
+            .verify_strict(message, &sig)
+            .map_err(|_| SignatureError::Invalid)
     }
 
     /// Verifies a signature over the canonical JSON of `body` with its `signature` field removed.
@@ -157,10 +159,19 @@ mod tests {
         kp.public().verify_json(&body, &sig).unwrap();
         let mut tampered = body.clone();
         tampered["amount"] = json!("1.6");
-        assert_eq!(kp.public().verify_json(&tampered, &sig), Err(SignatureError::Invalid));
+        assert_eq!(
+            kp.public().verify_json(&tampered, &sig),
+            Err(SignatureError::Invalid)
+        );
         let other = Keypair::from_seed(&[2u8; 32]);
-        assert_eq!(other.public().verify_json(&body, &sig), Err(SignatureError::Invalid));
-        assert_eq!(kp.public().verify_json(&body, "!!"), Err(SignatureError::Malformed));
+        assert_eq!(
+            other.public().verify_json(&body, &sig),
+            Err(SignatureError::Invalid)
+        );
+        assert_eq!(
+            kp.public().verify_json(&body, "!!"),
+            Err(SignatureError::Malformed)
+        );
     }
 
     #[test]
@@ -168,6 +179,9 @@ mod tests {
         // The identity point (small order) must never be accepted as a key.
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert_eq!(PublicKey::from_bytes(&identity), Err(SignatureError::BadPublicKey));
+        assert_eq!(
+            PublicKey::from_bytes(&identity),
+            Err(SignatureError::BadPublicKey)
+        );
     }
 }
