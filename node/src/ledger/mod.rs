@@ -1,8 +1,22 @@
 //! The sans-IO domain of one hub: credit graph, routing, clearing and integrity checks.
 //!
 //! Pure functions and plain data: nothing here awaits, reads a clock or touches a database.
+//! [`Ledger`] is the whole state of a hub; the engine owns one and is its only writer.
 
 pub mod clearing;
+pub mod clearing_runs;
 pub mod datasets;
+pub mod error;
 pub mod graph;
+pub mod integrity;
+pub mod lines;
+pub mod model;
+pub mod participants;
+pub mod payments;
+pub mod policy;
 pub mod routing;
+pub mod snapshot;
+pub mod state;
+
+pub use error::LedgerError;
+pub use state::{Ledger, LedgerConfig, RestoreError};

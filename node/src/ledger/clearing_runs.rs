@@ -1,0 +1,170 @@
+//! Applying clearing to the ledger: the triggered short-cycle pass after payments and the
+//! optimal multilateral set-off, each checked for neutrality before any debt changes.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use super::clearing::{cycles_through, debt_edges, optimal_clearing, short_cycles, Cycle};
+use super::error::LedgerError;
+use super::graph::{LineStatus, NodeId, PairId};
+use super::model::{EqId, Millis, TxKind, TxRecord, TxState};
+use super::state::Ledger;
+
+/// What a clearing run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClearingSummary {
+    /// Cycles (or, for the optimal pass, debt edges) reduced.
+    pub reductions: usize,
+    /// Total debt removed, in atoms (summed over every reduced edge).
+    pub cleared: i128,
+    /// Transaction ids recorded.
+    pub tx_ids: Vec<String>,
+}
+
+impl Ledger {
+    /// True when the debt `debtor -> creditor` may be cleared without asking: the creditor's
+    /// line to the debtor is active and consents to automatic clearing.
+    fn clearable(&self, eq: EqId, debtor: NodeId, creditor: NodeId) -> bool {
+        let graph = &self.books[eq as usize].graph;
+        graph.find(debtor, creditor).is_some_and(|p| {
+            graph
+                .pair(p)
+                .line_from(creditor)
+                .is_some_and(|l| l.status == LineStatus::Active && l.policy.auto_clearing)
+        })
+    }
+
+    /// Reduces a list of debts (`debtor`, `creditor`, atoms) after checking that the reductions
+    /// form a circulation (every net position unchanged) and never exceed a debt.
+    fn apply_reductions(
+        &mut self,
+        eq: EqId,
+        reductions: &[(NodeId, NodeId, i128)],
+        detail: serde_json::Value,
+        now: Millis,
+    ) -> Result<String, LedgerError> {
+        let mut net: HashMap<NodeId, i128> = HashMap::new();
+        for &(debtor, creditor, atoms) in reductions {
+            if atoms <= 0 || atoms > self.debt(eq, debtor, creditor) || !self.clearable(eq, debtor, creditor) {
+                return Err(LedgerError::Integrity(format!(
+                    "clearing would reduce a debt of {} by {}",
+                    Ledger::amount(self.debt(eq, debtor, creditor)),
+                    Ledger::amount(atoms)
+                )));
+            }
+            *net.entry(debtor).or_default() += atoms;
+            *net.entry(creditor).or_default() -= atoms;
+        }
+        if net.values().any(|v| *v != 0) {
+            return Err(LedgerError::Integrity("clearing would change a net position".into()));
+        }
+        let before = self.digest_hex(eq);
+        let mut touched: Vec<PairId> = Vec::with_capacity(reductions.len());
+        for &(debtor, creditor, atoms) in reductions {
+            touched.push(self.shift_debt(eq, creditor, debtor, atoms));
+        }
+        let precision = self.equivalents[eq as usize].precision;
+        let total: i128 = reductions.iter().map(|r| r.2).sum();
+        let tx_id = uuid::Uuid::new_v4().to_string();
+        let mut affected: Vec<NodeId> = net.keys().copied().collect();
+        affected.sort_unstable();
+        let mut payload = json!({
+            "equivalent": self.equivalents[eq as usize].code.as_str(),
+            "cleared": Ledger::amount(total).to_string_with(precision),
+            "edges": reductions.iter().map(|&(d, c, a)| json!({
+                "debtor": self.pid(d).as_str(),
+                "creditor": self.pid(c).as_str(),
+                "amount": Ledger::amount(a).to_string_with(precision),
+            })).collect::<Vec<_>>(),
+        });
+        if let (Some(p), serde_json::Value::Object(extra)) = (payload.as_object_mut(), detail) {
+            p.extend(extra);
+        }
+        self.record_tx(TxRecord {
+            tx_id: tx_id.clone(),
+            kind: TxKind::Clearing,
+            initiator: None,
+            equivalent: Some(self.equivalents[eq as usize].code.clone()),
+            payload,
+            state: TxState::Committed,
+            request_hash: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+        });
+        self.audit("CLEARING", Some(&tx_id), eq, before, affected, &touched, uuid::Uuid::new_v4(), now);
+        Ok(tx_id)
+    }
+
+    fn clear_cycles(&mut self, eq: EqId, cycles: Vec<Cycle>, now: Millis) -> ClearingSummary {
+        let mut summary = ClearingSummary::default();
+        for cycle in cycles {
+            let n = cycle.nodes.len();
+            let hops: Vec<(NodeId, NodeId)> = (0..n).map(|i| (cycle.nodes[i], cycle.nodes[(i + 1) % n])).collect();
+            // Earlier cycles of this run may have reduced shared debts: take the current minimum.
+            let amount = hops.iter().map(|&(d, c)| self.debt(eq, d, c)).min().unwrap_or(0);
+            if amount <= 0 || !hops.iter().all(|&(d, c)| self.clearable(eq, d, c)) {
+                continue;
+            }
+            let reductions: Vec<(NodeId, NodeId, i128)> = hops.iter().map(|&(d, c)| (d, c, amount)).collect();
+            let cycle_pids: Vec<String> = cycle.nodes.iter().map(|n| self.pid(*n).to_string()).collect();
+            if let Ok(tx) = self.apply_reductions(eq, &reductions, json!({"mode": "cycle", "cycle": cycle_pids}), now) {
+                summary.reductions += 1;
+                summary.cleared += amount * i128::try_from(n).unwrap_or(0);
+                summary.tx_ids.push(tx);
+            }
+        }
+        summary
+    }
+
+    /// The triggered pass: clears short cycles through the pairs a payment changed.
+    pub fn clear_triggered(&mut self, eq: EqId, touched: &[PairId], now: Millis) -> ClearingSummary {
+        let graph = &self.books[eq as usize].graph;
+        let cycles = cycles_through(graph, touched, self.config.triggered_cycle_len, 16);
+        self.clear_cycles(eq, cycles, now)
+    }
+
+    /// Clears all short cycles (3..=`max_len` participants) of an equivalent, largest first.
+    pub fn clear_short_cycles(&mut self, eq: EqId, max_len: usize, now: Millis) -> ClearingSummary {
+        let mut total = ClearingSummary::default();
+        // Each round clears what it found; repeat while rounds still find something.
+        for _ in 0..64 {
+            let graph = &self.books[eq as usize].graph;
+            let cycles = short_cycles(graph, max_len, 1000);
+            if cycles.is_empty() {
+                break;
+            }
+            let s = self.clear_cycles(eq, cycles, now);
+            if s.reductions == 0 {
+                break;
+            }
+            total.reductions += s.reductions;
+            total.cleared += s.cleared;
+            total.tx_ids.extend(s.tx_ids);
+        }
+        total
+    }
+
+    /// The optimal pass: removes the most debt any set-off can, respecting `auto_clearing`.
+    pub fn clear_optimal(&mut self, eq: EqId, now: Millis) -> Result<ClearingSummary, LedgerError> {
+        let graph = &self.books[eq as usize].graph;
+        let edges = debt_edges(graph);
+        let plan = optimal_clearing(graph.node_count(), &edges);
+        if plan.reductions.is_empty() {
+            return Ok(ClearingSummary::default());
+        }
+        let reductions: Vec<(NodeId, NodeId, i128)> = plan
+            .reductions
+            .iter()
+            .map(|&(i, atoms)| (edges[i].debtor, edges[i].creditor, atoms))
+            .collect();
+        let tx = self.apply_reductions(eq, &reductions, json!({"mode": "optimal"}), now)?;
+        Ok(ClearingSummary { reductions: reductions.len(), cleared: plan.cleared, tx_ids: vec![tx] })
+    }
+
+    /// Short cycles of an equivalent, for listing (nothing changes).
+    pub fn list_cycles(&self, eq: EqId, max_len: usize, limit: usize) -> Vec<Cycle> {
+        short_cycles(&self.books[eq as usize].graph, max_len, limit)
+    }
+}
