@@ -2,3 +2,4 @@
 //! the HTTP API.
 
 pub mod ledger;
+pub mod store;

@@ -87,6 +87,10 @@ fn sarafu_optimal_clearing_is_neutral_and_optimal() {
         .collect();
     let total: i128 = debts.iter().map(|d| d.2).sum();
 
+    // The checker itself must see that the untouched graph can be cleared.
+    let amounts: Vec<i128> = debts.iter().map(|d| d.2).collect();
+    assert!(has_negative_cycle(n, &debts, &amounts));
+
     let plan = optimal_clearing(n, &edges);
 
     // Feasibility, checked here.

@@ -1,0 +1,223 @@
+//! The in-memory store: the same contract as the SQL stores, for tests and deterministic
+//! simulation. A batch is checked before any of it is applied, so it is all-or-nothing too.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use geo_protocol::Amount;
+
+use super::{AuditFilter, BoxFuture, Store, StoreError, TxFilter};
+use crate::ledger::graph::LineStatus;
+use crate::ledger::model::{AuditRecord, Equivalent, Participant, TxRecord, TxState};
+use crate::ledger::snapshot::{ChangeSet, Checkpoint, DebtRow, LineRow, LockRow, Snapshot};
+
+#[derive(Default)]
+struct Tables {
+    participants: BTreeMap<String, Participant>,
+    equivalents: BTreeMap<String, Equivalent>,
+    lines: BTreeMap<uuid::Uuid, LineRow>,
+    debts: BTreeMap<(String, String, String), Amount>,
+    locks: BTreeMap<String, LockRow>,
+    transactions: Vec<TxRecord>,
+    tx_index: HashMap<String, usize>,
+    audit: Vec<AuditRecord>,
+    checkpoints: Vec<Checkpoint>,
+}
+
+/// A store that keeps everything in memory (lost when dropped).
+#[derive(Default)]
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+    fail_next_apply: Mutex<Option<String>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// Makes the next [`Store::apply`] fail without writing anything (fault injection).
+    pub fn fail_next_apply(&self, reason: &str) {
+        if let Ok(mut f) = self.fail_next_apply.lock() {
+            *f = Some(reason.to_owned());
+        }
+    }
+
+    fn tables(&self) -> Result<std::sync::MutexGuard<'_, Tables>, StoreError> {
+        self.tables.lock().map_err(|_| StoreError::Injected("memory store poisoned".into()))
+    }
+}
+
+fn tx_matches(tx: &TxRecord, f: &TxFilter) -> bool {
+    let from = tx.payload.get("from").and_then(|v| v.as_str());
+    let to = tx.payload.get("to").and_then(|v| v.as_str());
+    if let Some(p) = &f.participant {
+        let p = p.as_str();
+        let ok = match f.outgoing {
+            Some(true) => from == Some(p),
+            Some(false) => to == Some(p),
+            None => from == Some(p) || to == Some(p) || tx.initiator.as_ref().map(|i| i.as_str()) == Some(p),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    f.kind.is_none_or(|k| k == tx.kind)
+        && f.state.is_none_or(|s| s == tx.state)
+        && f.equivalent.as_ref().is_none_or(|e| tx.equivalent.as_ref().map(|c| c.as_str()) == Some(e.as_str()))
+        && f.since.is_none_or(|s| tx.created_at >= s)
+        && f.until.is_none_or(|u| tx.created_at < u)
+}
+
+impl Store for MemoryStore {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    fn load(&self) -> BoxFuture<'_, Result<Snapshot, StoreError>> {
+        Box::pin(async move {
+            let t = self.tables()?;
+            let mut last: BTreeMap<String, String> = BTreeMap::new();
+            for a in &t.audit {
+                last.insert(a.equivalent.to_string(), a.checksum_after.clone());
+            }
+            Ok(Snapshot {
+                participants: t.participants.values().cloned().collect(),
+                equivalents: t.equivalents.values().cloned().collect(),
+                lines: t.lines.values().cloned().collect(),
+                debts: t
+                    .debts
+                    .iter()
+                    .filter_map(|((e, d, c), a)| {
+                        Some(DebtRow {
+                            equivalent: geo_protocol::EquivalentCode::new(e).ok()?,
+                            debtor: geo_protocol::Pid::parse(d).ok()?,
+                            creditor: geo_protocol::Pid::parse(c).ok()?,
+                            amount: *a,
+                        })
+                    })
+                    .collect(),
+                locks: t.locks.values().cloned().collect(),
+                tx_ids: t.transactions.iter().map(|x| x.tx_id.clone()).collect(),
+                prepared: t.transactions.iter().filter(|x| x.state == TxState::Prepared).cloned().collect(),
+                last_digests: last
+                    .into_iter()
+                    .filter_map(|(e, d)| Some((geo_protocol::EquivalentCode::new(&e).ok()?, d)))
+                    .collect(),
+            })
+        })
+    }
+
+    fn apply<'a>(&'a self, cs: &'a ChangeSet) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            if let Ok(mut f) = self.fail_next_apply.lock() {
+                if let Some(reason) = f.take() {
+                    return Err(StoreError::Injected(reason));
+                }
+            }
+            let mut t = self.tables()?;
+            // Check the one constraint the SQL schemas enforce that a buggy batch could break:
+            // at most one open line per (from, to, equivalent).
+            let mut lines = t.lines.clone();
+            for l in &cs.lines {
+                lines.insert(l.id, l.clone());
+            }
+            let mut open = std::collections::HashSet::new();
+            for l in lines.values().filter(|l| l.status != LineStatus::Closed) {
+                if !open.insert((l.from.clone(), l.to.clone(), l.equivalent.clone())) {
+                    return Err(StoreError::Corrupt { table: "trust_lines", detail: "two open lines".into() });
+                }
+            }
+            t.lines = lines;
+            for p in &cs.participants {
+                t.participants.insert(p.pid.to_string(), p.clone());
+            }
+            for e in &cs.equivalents {
+                t.equivalents.insert(e.code.to_string(), e.clone());
+            }
+            for d in &cs.debts {
+                let e = d.equivalent.to_string();
+                let (a, b) = (d.a.to_string(), d.b.to_string());
+                t.debts.remove(&(e.clone(), a.clone(), b.clone()));
+                t.debts.remove(&(e.clone(), b.clone(), a.clone()));
+                if d.amount.is_positive() {
+                    t.debts.insert((e, a, b), d.amount);
+                } else if d.amount.is_negative() {
+                    t.debts.insert((e, b, a), d.amount.neg());
+                }
+            }
+            for l in &cs.locks {
+                t.locks.insert(l.tx_id.clone(), l.clone());
+            }
+            for id in &cs.locks_deleted {
+                t.locks.remove(id);
+            }
+            for tx in &cs.transactions {
+                match t.tx_index.get(&tx.tx_id).copied() {
+                    Some(i) => t.transactions[i] = tx.clone(),
+                    None => {
+                        let i = t.transactions.len();
+                        t.tx_index.insert(tx.tx_id.clone(), i);
+                        t.transactions.push(tx.clone());
+                    }
+                }
+            }
+            t.audit.extend(cs.audit.iter().cloned());
+            t.checkpoints.extend(cs.checkpoints.iter().cloned());
+            Ok(())
+        })
+    }
+
+    fn transaction<'a>(&'a self, tx_id: &'a str) -> BoxFuture<'a, Result<Option<TxRecord>, StoreError>> {
+        Box::pin(async move {
+            let t = self.tables()?;
+            Ok(t.tx_index.get(tx_id).map(|i| t.transactions[*i].clone()))
+        })
+    }
+
+    fn transactions<'a>(&'a self, f: &'a TxFilter) -> BoxFuture<'a, Result<Vec<TxRecord>, StoreError>> {
+        Box::pin(async move {
+            let t = self.tables()?;
+            Ok(t.transactions
+                .iter()
+                .rev()
+                .filter(|tx| tx_matches(tx, f))
+                .skip(usize::try_from(f.offset).unwrap_or(0))
+                .take(usize::try_from(f.limit).unwrap_or(0))
+                .cloned()
+                .collect())
+        })
+    }
+
+    fn audit_log<'a>(&'a self, f: &'a AuditFilter) -> BoxFuture<'a, Result<Vec<AuditRecord>, StoreError>> {
+        Box::pin(async move {
+            let t = self.tables()?;
+            Ok(t.audit
+                .iter()
+                .rev()
+                .filter(|a| f.equivalent.as_ref().is_none_or(|e| a.equivalent.as_str() == e))
+                .filter(|a| f.tx_id.as_ref().is_none_or(|x| a.tx_id.as_deref() == Some(x.as_str())))
+                .filter(|a| !f.failures_only || !a.passed)
+                .skip(usize::try_from(f.offset).unwrap_or(0))
+                .take(usize::try_from(f.limit).unwrap_or(0))
+                .cloned()
+                .collect())
+        })
+    }
+
+    fn latest_checkpoints(&self) -> BoxFuture<'_, Result<Vec<Checkpoint>, StoreError>> {
+        Box::pin(async move {
+            let t = self.tables()?;
+            let mut last: BTreeMap<String, Checkpoint> = BTreeMap::new();
+            for c in &t.checkpoints {
+                last.insert(c.equivalent.to_string(), c.clone());
+            }
+            Ok(last.into_values().collect())
+        })
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move { self.tables().map(|_| ()) })
+    }
+}

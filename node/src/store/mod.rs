@@ -1,0 +1,118 @@
+//! Persistence: one [`Store`] trait, implemented for SQLite (embedded default), PostgreSQL
+//! (production) and memory (tests and deterministic simulation).
+//!
+//! The engine is the only writer: it hands each batch's [`ChangeSet`] to [`Store::apply`], which
+//! writes it in one database transaction. Reads for history and lists go straight to the store.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::ledger::model::{AuditRecord, TxKind, TxRecord, TxState};
+use crate::ledger::snapshot::{ChangeSet, Checkpoint, Snapshot};
+
+pub mod memory;
+pub mod sql;
+
+pub use memory::MemoryStore;
+pub use sql::{PostgresStore, SqliteStore};
+
+/// A boxed future, so that stores can be used as `dyn Store`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration error: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored row cannot be decoded.
+    #[error("corrupt row in {table}: {detail}")]
+    Corrupt {
+        /// Table.
+        table: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The database URL names no supported backend.
+    #[error("unsupported database URL {0:?} (use sqlite:, postgres: or memory:)")]
+    UnsupportedUrl(String),
+    /// Injected by tests.
+    #[error("injected fault: {0}")]
+    Injected(String),
+}
+
+/// Filter of transaction listings.
+#[derive(Debug, Clone, Default)]
+pub struct TxFilter {
+    /// Only transactions where this PID is payer or payee (payments) or initiator.
+    pub participant: Option<String>,
+    /// `Some(true)`: only where the participant pays; `Some(false)`: only where it receives.
+    pub outgoing: Option<bool>,
+    /// Only this kind.
+    pub kind: Option<TxKind>,
+    /// Only this state.
+    pub state: Option<TxState>,
+    /// Only this equivalent.
+    pub equivalent: Option<String>,
+    /// Only transactions created at or after this time.
+    pub since: Option<i64>,
+    /// Only transactions created before this time.
+    pub until: Option<i64>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// Filter of audit-log listings.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this equivalent.
+    pub equivalent: Option<String>,
+    /// Only this transaction.
+    pub tx_id: Option<String>,
+    /// Only failed checks.
+    pub failures_only: bool,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// One storage backend.
+pub trait Store: Send + Sync + 'static {
+    /// Short name (`sqlite`, `postgres`, `memory`).
+    fn backend(&self) -> &'static str;
+    /// Everything the ledger is rebuilt from.
+    fn load(&self) -> BoxFuture<'_, Result<Snapshot, StoreError>>;
+    /// Writes a batch atomically: all of it or nothing.
+    fn apply<'a>(&'a self, changes: &'a ChangeSet) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// One transaction by id.
+    fn transaction<'a>(&'a self, tx_id: &'a str) -> BoxFuture<'a, Result<Option<TxRecord>, StoreError>>;
+    /// Transactions, newest first.
+    fn transactions<'a>(&'a self, filter: &'a TxFilter) -> BoxFuture<'a, Result<Vec<TxRecord>, StoreError>>;
+    /// Audit log, newest first.
+    fn audit_log<'a>(&'a self, filter: &'a AuditFilter) -> BoxFuture<'a, Result<Vec<AuditRecord>, StoreError>>;
+    /// The latest checkpoint of each equivalent.
+    fn latest_checkpoints(&self) -> BoxFuture<'_, Result<Vec<Checkpoint>, StoreError>>;
+    /// Cheap liveness probe.
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// Opens the store a URL names: `sqlite:PATH` (created if missing), `postgres://...`, or
+/// `memory:`. Migrations are applied.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    } else if url == "memory:" || url == "memory" {
+        Ok(Arc::new(MemoryStore::new()))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}
