@@ -3,3 +3,4 @@
 
 pub mod ledger;
 pub mod store;
+pub mod engine;

@@ -1,0 +1,206 @@
+//! Commands the writer applies, their replies, and the events published after commit.
+
+use geo_protocol::{EquivalentCode, Pid};
+
+use crate::ledger::clearing_runs::ClearingSummary;
+use crate::ledger::graph::LineStatus;
+use crate::ledger::integrity::InvariantReport;
+use crate::ledger::lines::{NewTrustLine, TrustLineUpdate};
+use crate::ledger::model::{Equivalent, Millis, Participant, ParticipantStatus, TrustLine, TxKind, TxRecord};
+use crate::ledger::participants::{EquivalentPatch, NewEquivalent, NewParticipant};
+use crate::ledger::payments::{PaymentOutcome, PaymentRequest};
+use crate::ledger::{Ledger, LedgerError};
+
+/// A mutation of the hub's state.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Register a participant.
+    Register(NewParticipant),
+    /// Update a participant's name and profile.
+    UpdateProfile {
+        /// Who.
+        pid: Pid,
+        /// New name.
+        display_name: Option<String>,
+        /// New profile.
+        profile: Option<serde_json::Value>,
+    },
+    /// Admin: set a participant's status.
+    SetParticipantStatus {
+        /// Who.
+        pid: Pid,
+        /// New status.
+        status: ParticipantStatus,
+    },
+    /// Create an equivalent.
+    CreateEquivalent(NewEquivalent),
+    /// Update an equivalent.
+    UpdateEquivalent {
+        /// Which.
+        code: EquivalentCode,
+        /// Changes.
+        patch: EquivalentPatch,
+    },
+    /// Open a trust line.
+    CreateLine(NewTrustLine),
+    /// Change a trust line.
+    UpdateLine(TrustLineUpdate),
+    /// Close a trust line.
+    CloseLine {
+        /// Line.
+        id: uuid::Uuid,
+        /// Who asks.
+        by: Pid,
+    },
+    /// Admin: freeze or unfreeze a line.
+    SetLineStatus {
+        /// Line.
+        id: uuid::Uuid,
+        /// New status.
+        status: LineStatus,
+    },
+    /// Route and commit a payment.
+    Pay(PaymentRequest),
+    /// Route and reserve a payment until `expires_at`.
+    Prepare {
+        /// The payment.
+        request: PaymentRequest,
+        /// Lock expiry.
+        expires_at: Millis,
+    },
+    /// Commit a prepared payment.
+    Commit {
+        /// Transaction.
+        tx_id: String,
+    },
+    /// Abort a prepared payment.
+    Abort {
+        /// Transaction.
+        tx_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// Optimal clearing of one equivalent.
+    ClearOptimal {
+        /// Equivalent.
+        equivalent: EquivalentCode,
+    },
+    /// Clear short cycles of one equivalent.
+    ClearShort {
+        /// Equivalent.
+        equivalent: EquivalentCode,
+        /// Longest cycle.
+        max_len: usize,
+    },
+    /// Run every invariant check and write checkpoints.
+    Verify,
+}
+
+/// The outcome of a command.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A participant.
+    Participant(Participant),
+    /// An equivalent.
+    Equivalent(Equivalent),
+    /// A trust line.
+    Line(TrustLine),
+    /// A payment.
+    Payment(PaymentOutcome),
+    /// A transaction.
+    Transaction(TxRecord),
+    /// A clearing run.
+    Clearing(ClearingSummary),
+    /// Invariant reports per equivalent.
+    Verified(Vec<(EquivalentCode, InvariantReport)>),
+}
+
+/// A committed operation, for WebSocket clients, metrics and federation.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The transaction record.
+    pub tx: TxRecord,
+    /// Participants it concerns.
+    pub affected: Vec<Pid>,
+}
+
+impl Event {
+    /// The event of a committed transaction record.
+    pub fn of(tx: TxRecord) -> Event {
+        let mut affected: Vec<Pid> = Vec::new();
+        let mut add = |v: Option<&serde_json::Value>| {
+            if let Some(p) = v.and_then(|v| v.as_str()).and_then(|s| Pid::parse(s).ok()) {
+                affected.push(p);
+            }
+        };
+        add(tx.payload.get("from"));
+        add(tx.payload.get("to"));
+        if let Some(routes) = tx.payload.get("routes").and_then(|r| r.as_array()) {
+            for r in routes {
+                for p in r.get("path").and_then(|p| p.as_array()).into_iter().flatten() {
+                    add(Some(p));
+                }
+            }
+        }
+        if tx.kind == TxKind::Clearing {
+            for e in tx.payload.get("edges").and_then(|r| r.as_array()).into_iter().flatten() {
+                add(e.get("debtor"));
+                add(e.get("creditor"));
+            }
+        }
+        affected.sort();
+        affected.dedup();
+        Event { tx, affected }
+    }
+}
+
+impl Command {
+    /// Applies the command to the ledger.
+    pub fn apply(&self, ledger: &mut Ledger, now: Millis) -> Result<Reply, LedgerError> {
+        Ok(match self {
+            Command::Register(p) => {
+                let node = ledger.register(p.clone(), now)?;
+                Reply::Participant(ledger.participant_at(node).clone())
+            }
+            Command::UpdateProfile { pid, display_name, profile } => {
+                Reply::Participant(ledger.update_profile(pid, display_name.clone(), profile.clone(), now)?.clone())
+            }
+            Command::SetParticipantStatus { pid, status } => {
+                Reply::Participant(ledger.set_participant_status(pid, *status, now)?.clone())
+            }
+            Command::CreateEquivalent(e) => {
+                let id = ledger.create_equivalent(e.clone(), now)?;
+                Reply::Equivalent(ledger.equivalent_at(id).clone())
+            }
+            Command::UpdateEquivalent { code, patch } => {
+                Reply::Equivalent(ledger.update_equivalent(code, patch.clone(), now)?.clone())
+            }
+            Command::CreateLine(l) => Reply::Line(ledger.create_line(l.clone(), now)?.clone()),
+            Command::UpdateLine(u) => Reply::Line(ledger.update_line(u.clone(), now)?.clone()),
+            Command::CloseLine { id, by } => Reply::Line(ledger.close_line(id, by, now)?.clone()),
+            Command::SetLineStatus { id, status } => Reply::Line(ledger.set_line_status(id, *status, now)?.clone()),
+            Command::Pay(req) => Reply::Payment(ledger.pay(req, now)?),
+            Command::Prepare { request, expires_at } => Reply::Payment(ledger.prepare(request, *expires_at, now)?),
+            Command::Commit { tx_id } => Reply::Transaction(ledger.commit(tx_id, now)?),
+            Command::Abort { tx_id, reason } => Reply::Transaction(ledger.abort(tx_id, reason, now)?),
+            Command::ClearOptimal { equivalent } => {
+                let eq = ledger.active_eq(equivalent)?;
+                Reply::Clearing(ledger.clear_optimal(eq, now)?)
+            }
+            Command::ClearShort { equivalent, max_len } => {
+                let eq = ledger.active_eq(equivalent)?;
+                Reply::Clearing(ledger.clear_short_cycles(eq, (*max_len).clamp(3, 6), now))
+            }
+            Command::Verify => Reply::Verified(ledger.checkpoint(now)),
+        })
+    }
+
+    /// The tx id the ledger may need to look up in the store, for commands that carry one.
+    pub fn tx_id(&self) -> Option<&str> {
+        match self {
+            Command::Pay(r) | Command::Prepare { request: r, .. } => Some(&r.tx_id),
+            Command::Commit { tx_id } | Command::Abort { tx_id, .. } => Some(tx_id),
+            _ => None,
+        }
+    }
+}
