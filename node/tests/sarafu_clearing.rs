@@ -91,7 +91,9 @@ fn sarafu_optimal_clearing_is_neutral_and_optimal() {
     let amounts: Vec<i128> = debts.iter().map(|d| d.2).collect();
     assert!(has_negative_cycle(n, &debts, &amounts));
 
+    let t0 = std::time::Instant::now();
     let plan = optimal_clearing(n, &edges);
+    eprintln!("optimal_clearing took {:?}", t0.elapsed());
 
     // Feasibility, checked here.
     let mut y: Vec<i128> = debts.iter().map(|d| d.2).collect();

@@ -143,7 +143,13 @@ impl Event {
             }
         }
         if tx.kind == TxKind::Clearing {
-            for e in tx.payload.get("edges").and_then(|r| r.as_array()).into_iter().flatten() {
+            for e in tx
+                .payload
+                .get("edges")
+                .and_then(|r| r.as_array())
+                .into_iter()
+                .flatten()
+            {
                 add(e.get("debtor"));
                 add(e.get("creditor"));
             }
@@ -162,9 +168,15 @@ impl Command {
                 let node = ledger.register(p.clone(), now)?;
                 Reply::Participant(ledger.participant_at(node).clone())
             }
-            Command::UpdateProfile { pid, display_name, profile } => {
-                Reply::Participant(ledger.update_profile(pid, display_name.clone(), profile.clone(), now)?.clone())
-            }
+            Command::UpdateProfile {
+                pid,
+                display_name,
+                profile,
+            } => Reply::Participant(
+                ledger
+                    .update_profile(pid, display_name.clone(), profile.clone(), now)?
+                    .clone(),
+            ),
             Command::SetParticipantStatus { pid, status } => {
                 Reply::Participant(ledger.set_participant_status(pid, *status, now)?.clone())
             }
@@ -178,9 +190,13 @@ impl Command {
             Command::CreateLine(l) => Reply::Line(ledger.create_line(l.clone(), now)?.clone()),
             Command::UpdateLine(u) => Reply::Line(ledger.update_line(u.clone(), now)?.clone()),
             Command::CloseLine { id, by } => Reply::Line(ledger.close_line(id, by, now)?.clone()),
-            Command::SetLineStatus { id, status } => Reply::Line(ledger.set_line_status(id, *status, now)?.clone()),
+            Command::SetLineStatus { id, status } => {
+                Reply::Line(ledger.set_line_status(id, *status, now)?.clone())
+            }
             Command::Pay(req) => Reply::Payment(ledger.pay(req, now)?),
-            Command::Prepare { request, expires_at } => Reply::Payment(ledger.prepare(request, *expires_at, now)?),
+            Command::Prepare { request, expires_at } => {
+                Reply::Payment(ledger.prepare(request, *expires_at, now)?)
+            }
             Command::Commit { tx_id } => Reply::Transaction(ledger.commit(tx_id, now)?),
             Command::Abort { tx_id, reason } => Reply::Transaction(ledger.abort(tx_id, reason, now)?),
             Command::ClearOptimal { equivalent } => {

@@ -162,7 +162,7 @@ impl Engine {
             .lock()
             .ok()
             .and_then(|mut pool| pool.pop())
-            .unwrap_or_else(Router::new);
+            .unwrap_or_default();
         let out = {
             let guard = self.inner.ledger.read().await;
             f(&guard, &mut router)

@@ -25,7 +25,12 @@ impl Writer {
         events: broadcast::Sender<Arc<Event>>,
         config: EngineConfig,
     ) -> Writer {
-        Writer { ledger, store, events, config }
+        Writer {
+            ledger,
+            store,
+            events,
+            config,
+        }
     }
 
     pub async fn run(self, mut rx: mpsc::Receiver<Envelope>) {
@@ -105,9 +110,14 @@ impl Writer {
                 tracing::error!(error = %e, "batch not persisted; rebuilding the ledger from the store");
                 // Memory must match disk again: rebuild from the store, which still holds the
                 // state before this batch.
-                match self.store.load().await.map_err(|e| e.to_string()).and_then(|snap| {
-                    Ledger::restore(self.config.ledger.clone(), snap).map_err(|e| e.to_string())
-                }) {
+                match self
+                    .store
+                    .load()
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|snap| {
+                        Ledger::restore(self.config.ledger.clone(), snap).map_err(|e| e.to_string())
+                    }) {
                     Ok(fresh) => *ledger = fresh,
                     Err(reload) => {
                         tracing::error!(error = %reload, "cannot rebuild the ledger; the writer stops");
@@ -130,7 +140,12 @@ impl Writer {
         true
     }
 
-    async fn apply_one(&self, ledger: &mut Ledger, command: &Command, now: i64) -> Result<Reply, EngineError> {
+    async fn apply_one(
+        &self,
+        ledger: &mut Ledger,
+        command: &Command,
+        now: i64,
+    ) -> Result<Reply, EngineError> {
         match command.apply(ledger, now) {
             Err(LedgerError::NeedsLookup(tx_id)) => {
                 match self.store.transaction(&tx_id).await {

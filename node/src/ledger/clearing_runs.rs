@@ -35,6 +35,21 @@ impl Ledger {
         })
     }
 
+    /// How much of the debt `debtor -> creditor` clearing may remove now: nothing without consent,
+    /// and never so much that the creditor's side of the pair could no longer carry what prepare
+    /// locks reserved for its payments to the debtor (a reduction of what the debtor owes shrinks
+    /// exactly that capacity).
+    fn clearable_amount(&self, eq: EqId, debtor: NodeId, creditor: NodeId) -> i128 {
+        if !self.clearable(eq, debtor, creditor) {
+            return 0;
+        }
+        let graph = &self.books[eq as usize].graph;
+        graph.find(debtor, creditor).map_or(0, |p| {
+            let pair = graph.pair(p);
+            pair.debt_of(debtor).min(pair.capacity(creditor))
+        })
+    }
+
     /// Reduces a list of debts (`debtor`, `creditor`, atoms) after checking that the reductions
     /// form a circulation (every net position unchanged) and never exceed a debt.
     fn apply_reductions(
@@ -46,7 +61,7 @@ impl Ledger {
     ) -> Result<String, LedgerError> {
         let mut net: HashMap<NodeId, i128> = HashMap::new();
         for &(debtor, creditor, atoms) in reductions {
-            if atoms <= 0 || atoms > self.debt(eq, debtor, creditor) || !self.clearable(eq, debtor, creditor) {
+            if atoms <= 0 || atoms > self.clearable_amount(eq, debtor, creditor) {
                 return Err(LedgerError::Integrity(format!(
                     "clearing would reduce a debt of {} by {}",
                     Ledger::amount(self.debt(eq, debtor, creditor)),
@@ -57,7 +72,9 @@ impl Ledger {
             *net.entry(creditor).or_default() -= atoms;
         }
         if net.values().any(|v| *v != 0) {
-            return Err(LedgerError::Integrity("clearing would change a net position".into()));
+            return Err(LedgerError::Integrity(
+                "clearing would change a net position".into(),
+            ));
         }
         let before = self.digest_hex(eq);
         let mut touched: Vec<PairId> = Vec::with_capacity(reductions.len());
@@ -93,7 +110,16 @@ impl Ledger {
             created_at: now,
             updated_at: now,
         });
-        self.audit("CLEARING", Some(&tx_id), eq, before, affected, &touched, uuid::Uuid::new_v4(), now);
+        self.audit(
+            "CLEARING",
+            Some(&tx_id),
+            eq,
+            before,
+            affected,
+            &touched,
+            uuid::Uuid::new_v4(),
+            now,
+        );
         Ok(tx_id)
     }
 
@@ -101,15 +127,26 @@ impl Ledger {
         let mut summary = ClearingSummary::default();
         for cycle in cycles {
             let n = cycle.nodes.len();
-            let hops: Vec<(NodeId, NodeId)> = (0..n).map(|i| (cycle.nodes[i], cycle.nodes[(i + 1) % n])).collect();
+            let hops: Vec<(NodeId, NodeId)> = (0..n)
+                .map(|i| (cycle.nodes[i], cycle.nodes[(i + 1) % n]))
+                .collect();
             // Earlier cycles of this run may have reduced shared debts: take the current minimum.
-            let amount = hops.iter().map(|&(d, c)| self.debt(eq, d, c)).min().unwrap_or(0);
-            if amount <= 0 || !hops.iter().all(|&(d, c)| self.clearable(eq, d, c)) {
+            let amount = hops
+                .iter()
+                .map(|&(d, c)| self.clearable_amount(eq, d, c))
+                .min()
+                .unwrap_or(0);
+            if amount <= 0 {
                 continue;
             }
             let reductions: Vec<(NodeId, NodeId, i128)> = hops.iter().map(|&(d, c)| (d, c, amount)).collect();
             let cycle_pids: Vec<String> = cycle.nodes.iter().map(|n| self.pid(*n).to_string()).collect();
-            if let Ok(tx) = self.apply_reductions(eq, &reductions, json!({"mode": "cycle", "cycle": cycle_pids}), now) {
+            if let Ok(tx) = self.apply_reductions(
+                eq,
+                &reductions,
+                json!({"mode": "cycle", "cycle": cycle_pids}),
+                now,
+            ) {
                 summary.reductions += 1;
                 summary.cleared += amount * i128::try_from(n).unwrap_or(0);
                 summary.tx_ids.push(tx);
@@ -149,7 +186,15 @@ impl Ledger {
     /// The optimal pass: removes the most debt any set-off can, respecting `auto_clearing`.
     pub fn clear_optimal(&mut self, eq: EqId, now: Millis) -> Result<ClearingSummary, LedgerError> {
         let graph = &self.books[eq as usize].graph;
-        let edges = debt_edges(graph);
+        let mut edges = debt_edges(graph);
+        // Reservations of prepare locks bound what may be cleared (see `clearable_amount`).
+        for e in &mut edges {
+            if e.clearable {
+                e.amount = self.clearable_amount(eq, e.debtor, e.creditor);
+                e.clearable = e.amount > 0;
+            }
+        }
+        let graph = &self.books[eq as usize].graph;
         let plan = optimal_clearing(graph.node_count(), &edges);
         if plan.reductions.is_empty() {
             return Ok(ClearingSummary::default());
@@ -160,7 +205,11 @@ impl Ledger {
             .map(|&(i, atoms)| (edges[i].debtor, edges[i].creditor, atoms))
             .collect();
         let tx = self.apply_reductions(eq, &reductions, json!({"mode": "optimal"}), now)?;
-        Ok(ClearingSummary { reductions: reductions.len(), cleared: plan.cleared, tx_ids: vec![tx] })
+        Ok(ClearingSummary {
+            reductions: reductions.len(),
+            cleared: plan.cleared,
+            tx_ids: vec![tx],
+        })
     }
 
     /// Short cycles of an equivalent, for listing (nothing changes).

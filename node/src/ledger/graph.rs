@@ -322,7 +322,8 @@ impl CreditGraph {
 
     /// What `debtor` owes `creditor` (0 when nothing or the other way round).
     pub fn debt(&self, debtor: NodeId, creditor: NodeId) -> i128 {
-        self.find(debtor, creditor).map_or(0, |id| self.pair(id).debt_of(debtor))
+        self.find(debtor, creditor)
+            .map_or(0, |id| self.pair(id).debt_of(debtor))
     }
 
     /// Capacity of the hop `payer -> payee` for a payment `source -> target` (0 if no pair).

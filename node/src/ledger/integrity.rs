@@ -177,13 +177,22 @@ pub fn check_graph(graph: &CreditGraph) -> InvariantReport {
     report.zero_sum = sum;
     for p in graph.pairs() {
         if p.debt != 0 {
-            let (debtor, creditor, debt) = if p.debt > 0 { (p.lo, p.hi, p.debt) } else { (p.hi, p.lo, -p.debt) };
+            let (debtor, creditor, debt) = if p.debt > 0 {
+                (p.lo, p.hi, p.debt)
+            } else {
+                (p.hi, p.lo, -p.debt)
+            };
             let limit = p
                 .line_from(creditor)
                 .filter(|l| l.status != LineStatus::Closed)
                 .map_or(0, |l| l.limit);
             if debt > limit {
-                report.limit_violations.push(LimitViolation { debtor, creditor, debt, limit });
+                report.limit_violations.push(LimitViolation {
+                    debtor,
+                    creditor,
+                    debt,
+                    limit,
+                });
             }
         }
         if p.reserved_lo_hi < 0 || p.reserved_hi_lo < 0 {

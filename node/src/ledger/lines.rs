@@ -90,7 +90,16 @@ impl Ledger {
             updated_at: now,
         });
         let digest = self.digest_hex(eq);
-        self.audit(kind.as_str(), Some(&tx_id.to_string()), eq, digest, vec![from, to], &[], uuid::Uuid::new_v4(), now);
+        self.audit(
+            kind.as_str(),
+            Some(&tx_id.to_string()),
+            eq,
+            digest,
+            vec![from, to],
+            &[],
+            uuid::Uuid::new_v4(),
+            now,
+        );
         tx_id
     }
 
@@ -113,7 +122,11 @@ impl Ledger {
         }
         let graph = &self.books[eq as usize].graph;
         if let Some(p) = graph.find(from, to) {
-            if graph.pair(p).line_from(from).is_some_and(|s| s.status != LineStatus::Closed) {
+            if graph
+                .pair(p)
+                .line_from(from)
+                .is_some_and(|s| s.status != LineStatus::Closed)
+            {
                 return Err(LedgerError::TrustLineExists {
                     from: req.from.to_string(),
                     to: req.to.to_string(),
@@ -159,7 +172,10 @@ impl Ledger {
                 let limit = Amount::parse_positive(text, precision)?;
                 let committed = self.line_commitment(line);
                 if limit.atoms() < committed {
-                    return Err(LedgerError::LimitBelowDebt { debt: Ledger::amount(committed), limit });
+                    return Err(LedgerError::LimitBelowDebt {
+                        debt: Ledger::amount(committed),
+                        limit,
+                    });
                 }
                 limit
             }
@@ -195,7 +211,9 @@ impl Ledger {
         let used = self.line_used(line);
         let committed = self.line_commitment(line);
         if used > 0 || committed > 0 {
-            return Err(LedgerError::DebtOutstanding { debt: Ledger::amount(used.max(committed)) });
+            return Err(LedgerError::DebtOutstanding {
+                debt: Ledger::amount(used.max(committed)),
+            });
         }
         let line = &mut self.lines[index as usize];
         line.status = LineStatus::Closed;

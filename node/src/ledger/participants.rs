@@ -57,7 +57,8 @@ impl Ledger {
         if self.by_pid.contains_key(&p.pid) {
             return Err(LedgerError::ParticipantExists(p.pid.to_string()));
         }
-        let node = NodeId::try_from(self.participants.len()).map_err(|_| LedgerError::Full("participants"))?;
+        let node =
+            NodeId::try_from(self.participants.len()).map_err(|_| LedgerError::Full("participants"))?;
         self.by_pid.insert(p.pid.clone(), node);
         self.participants.push(Participant {
             pid: p.pid,
@@ -187,7 +188,12 @@ impl Ledger {
             .iter()
             .filter(|l| l.eq == id && l.status != super::graph::LineStatus::Closed)
             .count();
-        let debts = self.books[id as usize].graph.pairs().iter().filter(|p| p.debt != 0).count();
+        let debts = self.books[id as usize]
+            .graph
+            .pairs()
+            .iter()
+            .filter(|p| p.debt != 0)
+            .count();
         (lines, debts)
     }
 }

@@ -71,7 +71,11 @@ impl Ledger {
         RouteLimits {
             max_hops: req.max_hops.unwrap_or(defaults.max_hops).clamp(1, 10),
             max_paths: req.max_paths.unwrap_or(defaults.max_paths).clamp(1, 10),
-            avoid: req.avoid.iter().filter_map(|p| self.by_pid.get(p).copied()).collect(),
+            avoid: req
+                .avoid
+                .iter()
+                .filter_map(|p| self.by_pid.get(p).copied())
+                .collect(),
         }
     }
 
@@ -101,14 +105,22 @@ impl Ledger {
         let routes = match self.router.route(graph, from, to, atoms, &limits) {
             Ok(routes) => match check_routes(graph, from, to, atoms, &routes, &limits) {
                 Ok(()) => Ok(routes),
-                Err(v) => Err(LedgerError::Integrity(format!("router produced invalid routes: {v:?}"))),
+                Err(v) => Err(LedgerError::Integrity(format!(
+                    "router produced invalid routes: {v:?}"
+                ))),
             },
-            Err(RoutingError::InsufficientCapacity { available }) => {
-                Err(LedgerError::InsufficientCapacity { available: Ledger::amount(available) })
-            }
+            Err(RoutingError::InsufficientCapacity { available }) => Err(LedgerError::InsufficientCapacity {
+                available: Ledger::amount(available),
+            }),
             Err(_) => Err(LedgerError::NoRoute),
         };
-        Ok(Ok(Planned { eq, from, to, atoms, routes }))
+        Ok(Ok(Planned {
+            eq,
+            from,
+            to,
+            atoms,
+            routes,
+        }))
     }
 
     fn payment_payload(&self, req: &PaymentRequest, p: &Planned, routes: &[Route]) -> Value {
@@ -184,7 +196,16 @@ impl Ledger {
         let mut affected: Vec<NodeId> = hops.iter().flat_map(|(p, _)| p.iter().copied()).collect();
         affected.sort_unstable();
         affected.dedup();
-        self.audit("PAYMENT", Some(&req.tx_id), planned.eq, before, affected, &touched, uuid::Uuid::new_v4(), now);
+        self.audit(
+            "PAYMENT",
+            Some(&req.tx_id),
+            planned.eq,
+            before,
+            affected,
+            &touched,
+            uuid::Uuid::new_v4(),
+            now,
+        );
         if self.config.clear_after_payment {
             self.clear_triggered(planned.eq, &touched, now);
         }
@@ -227,7 +248,13 @@ impl Ledger {
         Ok(PaymentOutcome::Fresh(rec))
     }
 
-    fn finish(&mut self, tx_id: &str, state: TxState, error: Option<Value>, now: Millis) -> Result<TxRecord, LedgerError> {
+    fn finish(
+        &mut self,
+        tx_id: &str,
+        state: TxState,
+        error: Option<Value>,
+        now: Millis,
+    ) -> Result<TxRecord, LedgerError> {
         let mut rec = match self.known_tx(tx_id)? {
             Some(r) => r.clone(),
             None => return Err(LedgerError::UnknownTransaction(tx_id.to_owned())),
@@ -250,7 +277,16 @@ impl Ledger {
             let mut affected: Vec<NodeId> = lock.routes.iter().flat_map(|(p, _)| p.iter().copied()).collect();
             affected.sort_unstable();
             affected.dedup();
-            self.audit("PAYMENT", Some(tx_id), lock.eq, before, affected, &touched, uuid::Uuid::new_v4(), now);
+            self.audit(
+                "PAYMENT",
+                Some(tx_id),
+                lock.eq,
+                before,
+                affected,
+                &touched,
+                uuid::Uuid::new_v4(),
+                now,
+            );
             if self.config.clear_after_payment {
                 self.clear_triggered(lock.eq, &touched, now);
             }
@@ -269,7 +305,12 @@ impl Ledger {
 
     /// ABORT of a prepared payment: the reservation is released, no debt changes (idempotent).
     pub fn abort(&mut self, tx_id: &str, reason: &str, now: Millis) -> Result<TxRecord, LedgerError> {
-        self.finish(tx_id, TxState::Aborted, Some(json!({"code": "ABORTED", "message": reason})), now)
+        self.finish(
+            tx_id,
+            TxState::Aborted,
+            Some(json!({"code": "ABORTED", "message": reason})),
+            now,
+        )
     }
 
     /// Aborts every prepare lock whose expiry has passed (presumed abort). Returns their records.
@@ -283,8 +324,13 @@ impl Ledger {
         expired
             .into_iter()
             .filter_map(|id| {
-                self.finish(&id, TxState::Aborted, Some(json!({"code": "TIMEOUT", "message": "prepare lock expired"})), now)
-                    .ok()
+                self.finish(
+                    &id,
+                    TxState::Aborted,
+                    Some(json!({"code": "TIMEOUT", "message": "prepare lock expired"})),
+                    now,
+                )
+                .ok()
             })
             .collect()
     }

@@ -66,11 +66,14 @@ impl PolicyRecord {
         for (key, value) in map {
             match key.as_str() {
                 "auto_clearing" => {
-                    out.auto_clearing = value.as_bool().ok_or_else(|| bad("auto_clearing must be a boolean"))?;
+                    out.auto_clearing = value
+                        .as_bool()
+                        .ok_or_else(|| bad("auto_clearing must be a boolean"))?;
                 }
                 "can_be_intermediate" => {
-                    out.can_be_intermediate =
-                        value.as_bool().ok_or_else(|| bad("can_be_intermediate must be a boolean"))?;
+                    out.can_be_intermediate = value
+                        .as_bool()
+                        .ok_or_else(|| bad("can_be_intermediate must be a boolean"))?;
                 }
                 "max_hop_usage" => out.max_hop_usage = optional_amount(value, key, precision)?,
                 "daily_limit" => out.daily_limit = optional_amount(value, key, precision)?,
@@ -93,7 +96,10 @@ impl PolicyRecord {
                     out.blocked_participants = list;
                 }
                 other => {
-                    return Err(bad(format!("unknown policy key {other:?} (allowed: {})", KEYS.join(", "))));
+                    return Err(bad(format!(
+                        "unknown policy key {other:?} (allowed: {})",
+                        KEYS.join(", ")
+                    )));
                 }
             }
         }
@@ -104,7 +110,10 @@ impl PolicyRecord {
     pub fn to_json(&self, precision: Precision) -> Value {
         let mut m = Map::new();
         m.insert("auto_clearing".into(), Value::Bool(self.auto_clearing));
-        m.insert("can_be_intermediate".into(), Value::Bool(self.can_be_intermediate));
+        m.insert(
+            "can_be_intermediate".into(),
+            Value::Bool(self.can_be_intermediate),
+        );
         let amt = |a: &Option<Amount>| a.map_or(Value::Null, |a| Value::String(a.to_string_with(precision)));
         m.insert("max_hop_usage".into(), amt(&self.max_hop_usage));
         m.insert("daily_limit".into(), amt(&self.daily_limit));
@@ -138,7 +147,9 @@ mod tests {
         assert!(base.merged(&json!({"bogus": 1}), p2).is_err());
         assert!(base.merged(&json!({"max_hop_usage": "1.001"}), p2).is_err());
         assert!(base.merged(&json!({"max_hop_usage": 5}), p2).is_err());
-        assert!(base.merged(&json!({"blocked_participants": ["nope"]}), p2).is_err());
+        assert!(base
+            .merged(&json!({"blocked_participants": ["nope"]}), p2)
+            .is_err());
         assert!(base.merged(&json!([]), p2).is_err());
     }
 }

@@ -650,7 +650,9 @@ impl Router {
                     if self.local.has(v as usize) {
                         continue;
                     }
-                    let Some(dv) = self.dist_t.get(v as usize) else { continue };
+                    let Some(dv) = self.dist_t.get(v as usize) else {
+                        continue;
+                    };
                     if d + 1 + dv > hmax32 || g.pair(pid).capacity_for(u, s, t) <= 0 {
                         continue;
                     }
@@ -668,7 +670,8 @@ impl Router {
         self.front_a = front;
         self.next = next;
         for li in 0..self.nodes.len() {
-            self.arc_start.push(u32::try_from(self.arcs.len()).unwrap_or(NONE));
+            self.arc_start
+                .push(u32::try_from(self.arcs.len()).unwrap_or(NONE));
             let u = self.nodes[li];
             if u == t {
                 continue;
@@ -677,7 +680,9 @@ impl Router {
                 if v == s {
                     continue;
                 }
-                let Some(lv) = self.local.get(v as usize) else { continue };
+                let Some(lv) = self.local.get(v as usize) else {
+                    continue;
+                };
                 if self.lds[li] + 1 + self.ldt[lv as usize] > hmax32 {
                     continue;
                 }
@@ -693,7 +698,8 @@ impl Router {
                 });
             }
         }
-        self.arc_start.push(u32::try_from(self.arcs.len()).unwrap_or(NONE));
+        self.arc_start
+            .push(u32::try_from(self.arcs.len()).unwrap_or(NONE));
         // DP tables: sized once per query, kept zero between widest-path calls.
         let cells = (hmax + 1) * self.nodes.len();
         self.width.clear();
@@ -833,7 +839,9 @@ impl Router {
                     undo = self.punish(v);
                     continue;
                 }
-                let Some(total) = plan.total.checked_add(p.width) else { break 'paths };
+                let Some(total) = plan.total.checked_add(p.width) else {
+                    break 'paths;
+                };
                 for &a in &p.arcs {
                     self.res[a as usize] -= p.width;
                 }
@@ -987,7 +995,9 @@ impl Router {
         }
         let mut plan = FlowPlan::default();
         for (path, amount) in paths {
-            let Some(total) = plan.total.checked_add(amount) else { break };
+            let Some(total) = plan.total.checked_add(amount) else {
+                break;
+            };
             plan.total = total;
             plan.routes.push(Route { path, amount });
         }
@@ -1030,13 +1040,7 @@ impl Router {
     /// The most that can be paid `s -> t` under `limits`, as a concrete plan of at most
     /// `max_paths` routes of at most `max_hops` hops each (largest route first). A promise:
     /// [`Router::route`] succeeds for every amount up to `total` on the same graph.
-    pub fn max_flow(
-        &mut self,
-        g: &CreditGraph,
-        s: NodeId,
-        t: NodeId,
-        limits: &RouteLimits,
-    ) -> FlowPlan {
+    pub fn max_flow(&mut self, g: &CreditGraph, s: NodeId, t: NodeId, limits: &RouteLimits) -> FlowPlan {
         self.plans(g, s, t, limits, None)
     }
 
@@ -1142,7 +1146,10 @@ mod tests {
         assert!(r.single_path(&g, 3, 0, 1, &lim).is_none());
         let plan = r.max_flow(&g, 0, 3, &lim);
         assert_eq!(plan.total, 100);
-        assert_eq!(r.route(&g, 0, 3, 101, &lim), Err(RoutingError::InsufficientCapacity { available: 100 }));
+        assert_eq!(
+            r.route(&g, 0, 3, 101, &lim),
+            Err(RoutingError::InsufficientCapacity { available: 100 })
+        );
         assert_eq!(r.route(&g, 3, 0, 1, &lim), Err(RoutingError::NoRoute));
         assert_eq!(r.route(&g, 0, 0, 1, &lim), Err(RoutingError::SameEndpoints));
         assert_eq!(r.route(&g, 0, 3, 0, &lim), Err(RoutingError::InvalidAmount));
@@ -1175,7 +1182,10 @@ mod tests {
         assert_eq!(routes.len(), 3);
         check_routes(&g, 0, 4, 120, &routes, &lim).unwrap();
         assert_eq!(r.max_flow(&g, 0, 4, &lim).total, 150);
-        let two = RouteLimits { max_paths: 2, ..RouteLimits::default() };
+        let two = RouteLimits {
+            max_paths: 2,
+            ..RouteLimits::default()
+        };
         assert_eq!(r.max_flow(&g, 0, 4, &two).total, 100);
         assert_eq!(
             r.route(&g, 0, 4, 101, &two),
@@ -1199,8 +1209,14 @@ mod tests {
         check_routes(&g, 0, 3, 60, &plan.routes, &lim).unwrap();
         // A forged plan that reuses hop 0->1 twice is rejected.
         let forged = vec![
-            Route { path: vec![0, 1, 3], amount: 30 },
-            Route { path: vec![0, 1, 2, 3], amount: 30 },
+            Route {
+                path: vec![0, 1, 3],
+                amount: 30,
+            },
+            Route {
+                path: vec![0, 1, 2, 3],
+                amount: 30,
+            },
         ];
         assert!(matches!(
             check_routes(&g, 0, 3, 60, &forged, &lim),
@@ -1212,14 +1228,26 @@ mod tests {
     fn hop_limit() {
         let g = chain(100);
         let mut r = Router::new();
-        let lim = RouteLimits { max_hops: 2, ..RouteLimits::default() };
+        let lim = RouteLimits {
+            max_hops: 2,
+            ..RouteLimits::default()
+        };
         assert!(r.single_path(&g, 0, 3, 1, &lim).is_none());
         assert_eq!(r.max_flow(&g, 0, 3, &lim).total, 0);
         assert_eq!(r.route(&g, 0, 3, 1, &lim), Err(RoutingError::NoRoute));
-        let three = RouteLimits { max_hops: 3, ..RouteLimits::default() };
+        let three = RouteLimits {
+            max_hops: 3,
+            ..RouteLimits::default()
+        };
         assert!(r.single_path(&g, 0, 3, 1, &three).is_some());
-        let long = vec![Route { path: vec![0, 1, 2, 3], amount: 1 }];
-        assert!(matches!(check_routes(&g, 0, 3, 1, &long, &lim), Err(RouteViolation::TooLong { .. })));
+        let long = vec![Route {
+            path: vec![0, 1, 2, 3],
+            amount: 1,
+        }];
+        assert!(matches!(
+            check_routes(&g, 0, 3, 1, &long, &lim),
+            Err(RouteViolation::TooLong { .. })
+        ));
     }
 
     #[test]
@@ -1239,13 +1267,19 @@ mod tests {
         trust(&mut g, 4, 0, 100);
         trust(&mut g, 3, 4, 100);
         let mut r = Router::new();
-        let lim = RouteLimits { avoid: vec![4, 0], ..RouteLimits::default() };
+        let lim = RouteLimits {
+            avoid: vec![4, 0],
+            ..RouteLimits::default()
+        };
         let p = r.single_path(&g, 0, 3, 10, &lim).unwrap();
         assert_eq!(p.path, vec![0, 1, 2, 3]);
         let plan = r.max_flow(&g, 0, 3, &lim);
         assert_eq!(plan.total, 100);
         check_routes(&g, 0, 3, 100, &plan.routes, &lim).unwrap();
-        let bad = vec![Route { path: vec![0, 4, 3], amount: 10 }];
+        let bad = vec![Route {
+            path: vec![0, 4, 3],
+            amount: 10,
+        }];
         assert!(matches!(
             check_routes(&g, 0, 3, 10, &bad, &lim),
             Err(RouteViolation::Avoided { node: 4, .. })
@@ -1267,7 +1301,10 @@ mod tests {
         let plan = r.max_flow(&g, 0, 3, &lim);
         assert_eq!(plan.total, 100);
         assert_eq!(paths(&plan.routes), vec![vec![0, 1, 2, 3]]);
-        let bad = vec![Route { path: vec![0, 4, 3], amount: 10 }];
+        let bad = vec![Route {
+            path: vec![0, 4, 3],
+            amount: 10,
+        }];
         assert!(matches!(
             check_routes(&g, 0, 3, 10, &bad, &lim),
             Err(RouteViolation::Blocked { node: 4, .. })
@@ -1339,21 +1376,42 @@ mod tests {
             Err(RouteViolation::TotalMismatch { .. })
         ));
         assert!(matches!(
-            check_routes(&g, 0, 3, 10, &[r(vec![0, 1, 2, 3], 10), r(vec![0, 1, 2, 3], 0)], &lim),
+            check_routes(
+                &g,
+                0,
+                3,
+                10,
+                &[r(vec![0, 1, 2, 3], 10), r(vec![0, 1, 2, 3], 0)],
+                &lim
+            ),
             Err(RouteViolation::NonPositiveAmount { .. })
         ));
-        let one = RouteLimits { max_paths: 1, ..RouteLimits::default() };
+        let one = RouteLimits {
+            max_paths: 1,
+            ..RouteLimits::default()
+        };
         assert!(matches!(
-            check_routes(&g, 0, 3, 10, &[r(vec![0, 1, 2, 3], 5), r(vec![0, 1, 2, 3], 5)], &one),
+            check_routes(
+                &g,
+                0,
+                3,
+                10,
+                &[r(vec![0, 1, 2, 3], 5), r(vec![0, 1, 2, 3], 5)],
+                &one
+            ),
             Err(RouteViolation::TooManyRoutes { .. })
         ));
     }
+
+    /// A random line: (owner, other, limit, status selector, can_be_intermediate,
+    /// max_hop_usage, blocked sample).
+    type LineSpec = (u32, u32, i128, u8, bool, Option<i128>, Vec<u32>);
 
     /// A random small graph: (node count, lines, debts, reservations, policies).
     #[derive(Debug, Clone)]
     struct Case {
         n: u32,
-        lines: Vec<(u32, u32, i128, u8, bool, Option<i128>, Vec<u32>)>,
+        lines: Vec<LineSpec>,
         debts: Vec<(u32, u32, i128)>,
         reserves: Vec<(u32, u32, i128)>,
     }
@@ -1367,7 +1425,7 @@ mod tests {
                 0u8..10,
                 prop::bool::weighted(0.9),
                 prop::option::weighted(0.15, 0i128..=60),
-                prop::collection::vec(0..n, 0..=1).prop_map(|v| v).boxed(),
+                prop::collection::vec(0..n, 0..=1).boxed(),
             );
             (
                 Just(n),
@@ -1476,7 +1534,11 @@ mod tests {
         assert_eq!(rg.report.nodes, 67_149);
         assert_eq!(rg.report.merged, 0);
         // README: 142,132 positive arcs; rounding down to atoms zeroes 736 below 10^-8 units.
-        assert!(rg.report.positive_arcs <= 142_132 && rg.report.positive_arcs > 141_000, "{:?}", rg.report);
+        assert!(
+            rg.report.positive_arcs <= 142_132 && rg.report.positive_arcs > 141_000,
+            "{:?}",
+            rg.report
+        );
         let g = &rg.graph;
         let mut r = Router::new();
         let lim = RouteLimits::default();

@@ -14,8 +14,8 @@ use super::error::LedgerError;
 use super::graph::{CreditGraph, LinePolicy, LineSlot, LineStatus, NodeId, PairId};
 use super::integrity::{check_graph, full_checksum, InvariantReport, StateDigest};
 use super::model::{
-    AuditRecord, EqId, Equivalent, Millis, Participant, ParticipantStatus, PrepareLock, RouteRecord, TrustLine,
-    TxRecord, TxState,
+    AuditRecord, EqId, Equivalent, Millis, Participant, ParticipantStatus, PrepareLock, RouteRecord,
+    TrustLine, TxRecord, TxState,
 };
 use super::policy::PolicyRecord;
 use super::routing::Router;
@@ -342,7 +342,11 @@ impl Ledger {
         self.txs.recent.insert(tx.tx_id.clone(), tx.clone());
         while self.txs.order.len() > self.config.recent_window {
             if let Some(old) = self.txs.order.pop_front() {
-                let keep = self.txs.recent.get(&old).is_some_and(|t| t.state == TxState::Prepared);
+                let keep = self
+                    .txs
+                    .recent
+                    .get(&old)
+                    .is_some_and(|t| t.state == TxState::Prepared);
                 if keep {
                     self.txs.order.push_back(old);
                     break;
@@ -399,8 +403,11 @@ impl Ledger {
             if pair.debt == 0 {
                 continue;
             }
-            let (debtor, creditor, debt) =
-                if pair.debt > 0 { (pair.lo, pair.hi, pair.debt) } else { (pair.hi, pair.lo, -pair.debt) };
+            let (debtor, creditor, debt) = if pair.debt > 0 {
+                (pair.lo, pair.hi, pair.debt)
+            } else {
+                (pair.hi, pair.lo, -pair.debt)
+            };
             let limit = pair
                 .line_from(creditor)
                 .filter(|l| l.status != LineStatus::Closed)
@@ -559,7 +566,8 @@ impl Ledger {
         let bad = |m: String| RestoreError::Inconsistent(m);
         let mut l = Ledger::new(config);
         for p in snap.participants {
-            let n = NodeId::try_from(l.participants.len()).map_err(|_| bad("too many participants".into()))?;
+            let n =
+                NodeId::try_from(l.participants.len()).map_err(|_| bad("too many participants".into()))?;
             if l.by_pid.insert(p.pid.clone(), n).is_some() {
                 return Err(bad(format!("participant {} twice", p.pid)));
             }
@@ -578,8 +586,18 @@ impl Ledger {
             book.graph.ensure_nodes(l.participants.len());
             l.books.push(book);
         }
-        let node = |l: &Ledger, pid: &Pid| l.by_pid.get(pid).copied().ok_or_else(|| bad(format!("unknown participant {pid}")));
-        let eqid = |l: &Ledger, c: &EquivalentCode| l.by_code.get(c).copied().ok_or_else(|| bad(format!("unknown equivalent {c}")));
+        let node = |l: &Ledger, pid: &Pid| {
+            l.by_pid
+                .get(pid)
+                .copied()
+                .ok_or_else(|| bad(format!("unknown participant {pid}")))
+        };
+        let eqid = |l: &Ledger, c: &EquivalentCode| {
+            l.by_code
+                .get(c)
+                .copied()
+                .ok_or_else(|| bad(format!("unknown equivalent {c}")))
+        };
         // Closed lines first, so that an open line of the same (from, to) takes the graph slot.
         let mut rows = snap.lines;
         rows.sort_by_key(|r| (r.status != LineStatus::Closed, r.created_at));
@@ -610,7 +628,12 @@ impl Ledger {
             let graph = &l.books[eq as usize].graph;
             let occupied = graph
                 .find(from, to)
-                .and_then(|p| graph.pair(p).line_from(from).map(|s| s.status != LineStatus::Closed))
+                .and_then(|p| {
+                    graph
+                        .pair(p)
+                        .line_from(from)
+                        .map(|s| s.status != LineStatus::Closed)
+                })
                 .unwrap_or(false);
             if occupied && row.status != LineStatus::Closed {
                 return Err(bad(format!("two open lines from {} to {}", row.from, row.to)));
@@ -623,7 +646,10 @@ impl Ledger {
             let creditor = node(&l, &d.creditor)?;
             let eq = eqid(&l, &d.equivalent)?;
             if !d.amount.is_positive() || debtor == creditor {
-                return Err(bad(format!("debt {} -> {} of {}", d.debtor, d.creditor, d.amount)));
+                return Err(bad(format!(
+                    "debt {} -> {} of {}",
+                    d.debtor, d.creditor, d.amount
+                )));
             }
             let key = (eq, debtor.min(creditor), debtor.max(creditor));
             if !seen_pairs.insert(key) {
@@ -640,7 +666,11 @@ impl Ledger {
             let to = node(&l, &row.to)?;
             let mut routes = Vec::new();
             for r in &row.routes {
-                let path = r.path.iter().map(|p| node(&l, p)).collect::<Result<Vec<_>, _>>()?;
+                let path = r
+                    .path
+                    .iter()
+                    .map(|p| node(&l, p))
+                    .collect::<Result<Vec<_>, _>>()?;
                 routes.push((path, r.amount.atoms()));
             }
             let lock = PrepareLock {
@@ -677,7 +707,11 @@ impl Ledger {
             if let Some(&eq) = l.by_code.get(&code) {
                 let loaded = l.books[eq as usize].digest.hex();
                 if loaded != audited {
-                    return Err(RestoreError::Checksum { equivalent: code.to_string(), audited, loaded });
+                    return Err(RestoreError::Checksum {
+                        equivalent: code.to_string(),
+                        audited,
+                        loaded,
+                    });
                 }
             }
         }
@@ -693,6 +727,88 @@ impl Ledger {
                 let pair = graph.find_or_insert(hop[0], hop[1]);
                 graph.pair_mut(pair).reserve(hop[0], sign * atoms);
             }
+        }
+    }
+}
+
+/// A canonical, comparable dump of a ledger's durable state (for tests and simulations).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerDump {
+    /// Participants sorted by PID: (pid, status, name).
+    pub participants: Vec<(String, String, String)>,
+    /// Equivalents sorted by code: (code, precision, active).
+    pub equivalents: Vec<(String, u8, bool)>,
+    /// Lines sorted by id.
+    pub lines: Vec<LineRow>,
+    /// Debts sorted: (equivalent, debtor, creditor, amount).
+    pub debts: Vec<(String, String, String, String)>,
+    /// Locks sorted by tx id: (tx_id, expires_at, routes).
+    pub locks: Vec<(String, i64, Vec<RouteRecord>)>,
+    /// Digest per equivalent.
+    pub digests: Vec<(String, String)>,
+}
+
+impl Ledger {
+    /// The canonical dump of the durable state.
+    pub fn dump(&self) -> LedgerDump {
+        let mut participants: Vec<_> = self
+            .participants
+            .iter()
+            .map(|p| {
+                (
+                    p.pid.to_string(),
+                    p.status.as_str().to_owned(),
+                    p.display_name.clone(),
+                )
+            })
+            .collect();
+        participants.sort();
+        let mut equivalents: Vec<_> = self
+            .equivalents
+            .iter()
+            .map(|e| (e.code.to_string(), e.precision.get(), e.is_active))
+            .collect();
+        equivalents.sort();
+        let mut lines: Vec<LineRow> = (0..self.lines.len()).map(|i| self.line_row(i as u32)).collect();
+        lines.sort_by_key(|l| l.id);
+        let mut debts = Vec::new();
+        let mut digests = Vec::new();
+        for (eq, book) in self.books.iter().enumerate() {
+            let code = self.equivalents[eq].code.to_string();
+            for p in book.graph.pairs() {
+                if p.debt != 0 {
+                    let (d, c, a) = if p.debt > 0 {
+                        (p.lo, p.hi, p.debt)
+                    } else {
+                        (p.hi, p.lo, -p.debt)
+                    };
+                    debts.push((
+                        code.clone(),
+                        self.pid(d).to_string(),
+                        self.pid(c).to_string(),
+                        Self::amount(a).to_string(),
+                    ));
+                }
+            }
+            digests.push((code, book.digest.hex()));
+        }
+        debts.sort();
+        digests.sort();
+        let locks = self
+            .locks
+            .values()
+            .map(|l| {
+                let row = self.lock_row(l);
+                (row.tx_id, row.expires_at, row.routes)
+            })
+            .collect();
+        LedgerDump {
+            participants,
+            equivalents,
+            lines,
+            debts,
+            locks,
+            digests,
         }
     }
 }

@@ -45,7 +45,9 @@ impl MemoryStore {
     }
 
     fn tables(&self) -> Result<std::sync::MutexGuard<'_, Tables>, StoreError> {
-        self.tables.lock().map_err(|_| StoreError::Injected("memory store poisoned".into()))
+        self.tables
+            .lock()
+            .map_err(|_| StoreError::Injected("memory store poisoned".into()))
     }
 }
 
@@ -65,7 +67,9 @@ fn tx_matches(tx: &TxRecord, f: &TxFilter) -> bool {
     }
     f.kind.is_none_or(|k| k == tx.kind)
         && f.state.is_none_or(|s| s == tx.state)
-        && f.equivalent.as_ref().is_none_or(|e| tx.equivalent.as_ref().map(|c| c.as_str()) == Some(e.as_str()))
+        && f.equivalent
+            .as_ref()
+            .is_none_or(|e| tx.equivalent.as_ref().map(|c| c.as_str()) == Some(e.as_str()))
         && f.since.is_none_or(|s| tx.created_at >= s)
         && f.until.is_none_or(|u| tx.created_at < u)
 }
@@ -100,7 +104,12 @@ impl Store for MemoryStore {
                     .collect(),
                 locks: t.locks.values().cloned().collect(),
                 tx_ids: t.transactions.iter().map(|x| x.tx_id.clone()).collect(),
-                prepared: t.transactions.iter().filter(|x| x.state == TxState::Prepared).cloned().collect(),
+                prepared: t
+                    .transactions
+                    .iter()
+                    .filter(|x| x.state == TxState::Prepared)
+                    .cloned()
+                    .collect(),
                 last_digests: last
                     .into_iter()
                     .filter_map(|(e, d)| Some((geo_protocol::EquivalentCode::new(&e).ok()?, d)))
@@ -126,7 +135,10 @@ impl Store for MemoryStore {
             let mut open = std::collections::HashSet::new();
             for l in lines.values().filter(|l| l.status != LineStatus::Closed) {
                 if !open.insert((l.from.clone(), l.to.clone(), l.equivalent.clone())) {
-                    return Err(StoreError::Corrupt { table: "trust_lines", detail: "two open lines".into() });
+                    return Err(StoreError::Corrupt {
+                        table: "trust_lines",
+                        detail: "two open lines".into(),
+                    });
                 }
             }
             t.lines = lines;
@@ -197,7 +209,11 @@ impl Store for MemoryStore {
                 .iter()
                 .rev()
                 .filter(|a| f.equivalent.as_ref().is_none_or(|e| a.equivalent.as_str() == e))
-                .filter(|a| f.tx_id.as_ref().is_none_or(|x| a.tx_id.as_deref() == Some(x.as_str())))
+                .filter(|a| {
+                    f.tx_id
+                        .as_ref()
+                        .is_none_or(|x| a.tx_id.as_deref() == Some(x.as_str()))
+                })
                 .filter(|a| !f.failures_only || !a.passed)
                 .skip(usize::try_from(f.offset).unwrap_or(0))
                 .take(usize::try_from(f.limit).unwrap_or(0))

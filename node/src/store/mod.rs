@@ -96,7 +96,10 @@ pub trait Store: Send + Sync + 'static {
     /// Transactions, newest first.
     fn transactions<'a>(&'a self, filter: &'a TxFilter) -> BoxFuture<'a, Result<Vec<TxRecord>, StoreError>>;
     /// Audit log, newest first.
-    fn audit_log<'a>(&'a self, filter: &'a AuditFilter) -> BoxFuture<'a, Result<Vec<AuditRecord>, StoreError>>;
+    fn audit_log<'a>(
+        &'a self,
+        filter: &'a AuditFilter,
+    ) -> BoxFuture<'a, Result<Vec<AuditRecord>, StoreError>>;
     /// The latest checkpoint of each equivalent.
     fn latest_checkpoints(&self) -> BoxFuture<'_, Result<Vec<Checkpoint>, StoreError>>;
     /// Cheap liveness probe.

@@ -10,12 +10,16 @@ use std::time::Duration;
 
 use geo_protocol::{Amount, EquivalentCode, Pid, Precision};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Row};
 
 use super::{AuditFilter, BoxFuture, Store, StoreError, TxFilter};
 use crate::ledger::graph::LineStatus;
-use crate::ledger::model::{AuditRecord, Equivalent, Participant, ParticipantStatus, TxKind, TxRecord, TxState};
+use crate::ledger::model::{
+    AuditRecord, Equivalent, Participant, ParticipantStatus, TxKind, TxRecord, TxState,
+};
 use crate::ledger::policy::PolicyRecord;
 use crate::ledger::snapshot::{ChangeSet, Checkpoint, DebtRow, LineRow, LockRow, Snapshot};
 
@@ -23,7 +27,10 @@ use crate::ledger::snapshot::{ChangeSet, Checkpoint, DebtRow, LineRow, LockRow, 
 const CHUNK: usize = 400;
 
 fn corrupt(table: &'static str, detail: impl ToString) -> StoreError {
-    StoreError::Corrupt { table, detail: detail.to_string() }
+    StoreError::Corrupt {
+        table,
+        detail: detail.to_string(),
+    }
 }
 
 fn pid(table: &'static str, s: &str) -> Result<Pid, StoreError> {
@@ -611,7 +618,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore { pool })
     }
@@ -635,7 +645,14 @@ impl PostgresStore {
     }
 }
 
-sql_store!(SqliteStore, sqlx::Sqlite, SqlitePool, "sqlite", num_in = "", num_out = "{}");
+sql_store!(
+    SqliteStore,
+    sqlx::Sqlite,
+    SqlitePool,
+    "sqlite",
+    num_in = "",
+    num_out = "{}"
+);
 sql_store!(
     PostgresStore,
     sqlx::Postgres,

@@ -179,7 +179,11 @@ fn sub(a: &Dec, b: &Dec) -> Dec {
         }
         out.push(u8::try_from(d).unwrap_or(0));
     }
-    Dec { neg, mag: out, exp: e }
+    Dec {
+        neg,
+        mag: out,
+        exp: e,
+    }
 }
 
 /// Maps a capacity to atoms: negative -> 0, round down to 8 decimals, cap at `Amount::MAX`.
