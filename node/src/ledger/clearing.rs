@@ -22,14 +22,14 @@
 //! those edges only (the rest keep `y = amount`; their balances are left out of the supplies).
 //!
 //! The solver is primal-dual: each phase computes exact shortest distances from a super source
-//! (linked to the nodes of positive supply) with Dijkstra on reduced costs, raises the node
+//! (linked to the nodes of positive supply) with Dijkstra on reduced costs (Dial's buckets), raises the node
 //! potentials by them, and then sends a maximum flow over the arcs of zero reduced cost with
 //! Dinic's algorithm (BFS levels, iterative blocking flow with current-arc pointers). Every
 //! phase raises the source-sink distance by at least one, and distances are below the node
 //! count, so it terminates; everything is integer (`i128` amounts, `i64` potentials) and exact.
 //! No recursion anywhere: Tarjan's SCC and the blocking flow use explicit stacks.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashSet};
 
 use super::graph::{CreditGraph, LineStatus, NodeId, Pair, PairId};
@@ -335,40 +335,57 @@ fn min_cost_debts(nodes: usize, debts: &[(u32, u32, i128)]) -> Vec<i128> {
     let mut pot = vec![0i64; total];
     let mut dist = vec![i64::MAX; total];
     let mut done = vec![false; total];
-    let mut heap: BinaryHeap<Reverse<(i64, u32)>> = BinaryHeap::new();
+    let mut buckets: Vec<Vec<u32>> = vec![Vec::new()];
     let mut level = vec![u32::MAX; total];
     let mut queue: Vec<u32> = Vec::with_capacity(total);
     let mut current = vec![0usize; total];
+    let mut adm_start: Vec<usize> = Vec::with_capacity(total + 1);
+    let mut adm: Vec<(u32, u32)> = Vec::new();
     let mut path: Vec<u32> = Vec::new();
 
     while to_send > 0 {
-        // Dijkstra on reduced costs (all non-negative), stopped once the sink is settled.
+        // Dijkstra on reduced costs (non-negative integers, so Dial's buckets serve as the
+        // priority queue), stopped once the sink is settled.
         dist.fill(i64::MAX);
         done.fill(false);
-        heap.clear();
         dist[s] = 0;
-        heap.push(Reverse((0, source)));
-        while let Some(Reverse((d, u))) = heap.pop() {
-            let u = u as usize;
-            if done[u] {
-                continue;
-            }
-            done[u] = true;
-            if u == t {
-                break;
-            }
-            for &a in net.arcs_of(u) {
-                let a = a as usize;
-                if net.cap[a] <= 0 {
+        buckets[0].push(source);
+        let mut pending = 1usize;
+        let mut d = 0usize;
+        'search: while pending > 0 && d < buckets.len() {
+            while let Some(u) = buckets[d].pop() {
+                pending -= 1;
+                let u = u as usize;
+                if done[u] || dist[u] != d as i64 {
                     continue;
                 }
-                let v = net.to[a] as usize;
-                let nd = d + net.reduced_cost(a, &pot);
-                if nd < dist[v] {
-                    dist[v] = nd;
-                    heap.push(Reverse((nd, v as u32)));
+                done[u] = true;
+                if u == t {
+                    break 'search;
+                }
+                for &a in net.arcs_of(u) {
+                    let a = a as usize;
+                    if net.cap[a] <= 0 {
+                        continue;
+                    }
+                    let v = net.to[a] as usize;
+                    let nd = dist[u] + net.reduced_cost(a, &pot);
+                    if nd < dist[v] {
+                        dist[v] = nd;
+                        // nd >= d >= 0: reduced costs are non-negative.
+                        let slot = usize::try_from(nd).unwrap_or(usize::MAX);
+                        if slot >= buckets.len() {
+                            buckets.resize_with(slot.saturating_add(1), Vec::new);
+                        }
+                        buckets[slot].push(v as u32);
+                        pending += 1;
+                    }
                 }
             }
+            d += 1;
+        }
+        for bucket in &mut buckets {
+            bucket.clear();
         }
         if !done[t] {
             // Cannot happen (y = amount is feasible); stop rather than loop.
@@ -381,7 +398,22 @@ fn min_cost_debts(nodes: usize, debts: &[(u32, u32, i128)]) -> Vec<i128> {
             pot[v] += if done[v] { dist[v] } else { reach };
         }
 
-        // Maximum flow over the admissible arcs (zero reduced cost), Dinic style.
+        // The admissible arcs of this phase: zero reduced cost (with their twins, which gain
+        // capacity as flow is pushed). Admissibility is fixed until the potentials change.
+        adm_start.clear();
+        adm.clear();
+        adm_start.push(0);
+        for v in 0..total {
+            for &a in net.arcs_of(v) {
+                let a = a as usize;
+                if net.reduced_cost(a, &pot) == 0 {
+                    adm.push((a as u32, net.to[a]));
+                }
+            }
+            adm_start.push(adm.len());
+        }
+
+        // Maximum flow over the admissible arcs, Dinic style.
         loop {
             level.fill(u32::MAX);
             level[s] = 0;
@@ -391,10 +423,13 @@ fn min_cost_debts(nodes: usize, debts: &[(u32, u32, i128)]) -> Vec<i128> {
             while head < queue.len() {
                 let u = queue[head] as usize;
                 head += 1;
-                for &a in net.arcs_of(u) {
-                    let a = a as usize;
-                    let v = net.to[a] as usize;
-                    if level[v] == u32::MAX && net.cap[a] > 0 && net.reduced_cost(a, &pot) == 0 {
+                if level[t] != u32::MAX && level[u] >= level[t] {
+                    // Nodes at the sink's level or beyond cannot lead to it.
+                    break;
+                }
+                for &(a, v) in &adm[adm_start[u]..adm_start[u + 1]] {
+                    let v = v as usize;
+                    if level[v] == u32::MAX && net.cap[a as usize] > 0 {
                         level[v] = level[u] + 1;
                         queue.push(v as u32);
                     }
@@ -403,9 +438,7 @@ fn min_cost_debts(nodes: usize, debts: &[(u32, u32, i128)]) -> Vec<i128> {
             if level[t] == u32::MAX {
                 break;
             }
-            for v in 0..total {
-                current[v] = net.start[v];
-            }
+            current.copy_from_slice(&adm_start[..total]);
             // Blocking flow: advance along current arcs, augment at the sink, retreat from
             // dead ends (which leave the level graph).
             path.clear();
@@ -430,24 +463,21 @@ fn min_cost_debts(nodes: usize, debts: &[(u32, u32, i128)]) -> Vec<i128> {
                     u = path.last().map_or(s, |&a| net.to[a as usize] as usize);
                     continue;
                 }
-                let end = net.start[u + 1];
+                let end = adm_start[u + 1];
+                let want = level[u].wrapping_add(1);
                 let mut next = None;
                 while current[u] < end {
-                    let a = net.out[current[u]] as usize;
-                    let v = net.to[a] as usize;
-                    if net.cap[a] > 0
-                        && level[v] == level[u].wrapping_add(1)
-                        && net.reduced_cost(a, &pot) == 0
-                    {
-                        next = Some(a);
+                    let (a, v) = adm[current[u]];
+                    if level[v as usize] == want && net.cap[a as usize] > 0 {
+                        next = Some((a, v));
                         break;
                     }
                     current[u] += 1;
                 }
                 match next {
-                    Some(a) => {
-                        path.push(a as u32);
-                        u = net.to[a] as usize;
+                    Some((a, v)) => {
+                        path.push(a);
+                        u = v as usize;
                     }
                     None => {
                         // Dead end: drop `u` from the level graph and retreat.

@@ -23,6 +23,32 @@ use crate::ledger::model::{
 use crate::ledger::policy::PolicyRecord;
 use crate::ledger::snapshot::{ChangeSet, Checkpoint, DebtRow, LineRow, LockRow, Snapshot};
 
+/// Fault injection for crash tests: when armed with `n`, the `n+1`-th statement of the next
+/// batches fails before it runs (as if the process died there; the open database transaction is
+/// rolled back). Disarmed it costs one atomic load per statement.
+#[derive(Debug)]
+struct FaultBudget(std::sync::atomic::AtomicI64);
+
+impl Default for FaultBudget {
+    fn default() -> Self {
+        FaultBudget(std::sync::atomic::AtomicI64::new(-1))
+    }
+}
+
+impl FaultBudget {
+    fn tick(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        if self.0.load(Ordering::Relaxed) < 0 {
+            return Ok(());
+        }
+        if self.0.fetch_sub(1, Ordering::SeqCst) == 0 {
+            self.0.store(-1, Ordering::SeqCst);
+            return Err(StoreError::Injected("statement budget exhausted".into()));
+        }
+        Ok(())
+    }
+}
+
 /// Rows per multi-row statement (keeps every statement far below SQLite's 32,766 parameters).
 const CHUNK: usize = 400;
 
@@ -68,11 +94,26 @@ fn parties(tx: &TxRecord) -> (Option<String>, Option<String>) {
 }
 
 macro_rules! sql_store {
-    ($name:ident, $db:ty, $pool:ty, $backend:literal, num_in = $num_in:literal, num_out = $num_out:literal) => {
+    (
+        $name:ident,
+        $db:ty,
+        $pool:ty,
+        $backend:literal,
+        num_in = $num_in:literal,
+        num_out = $num_out:literal,
+        snapshot_sql = $snapshot_sql:literal
+    ) => {
         impl $name {
             /// The connection pool.
             pub fn pool(&self) -> &$pool {
                 &self.pool
+            }
+
+            /// Crash-test hook: the next batch fails just before its `statements + 1`-th statement
+            /// (0 fails before the first), leaving the database as before the batch.
+            #[doc(hidden)]
+            pub fn fail_after_statements(&self, statements: i64) {
+                self.faults.0.store(statements, std::sync::atomic::Ordering::SeqCst);
             }
 
             fn num(col: &str) -> String {
@@ -128,11 +169,17 @@ macro_rules! sql_store {
 
             async fn load_snapshot(&self) -> Result<Snapshot, StoreError> {
                 let mut snap = Snapshot::default();
+                // Every read in one transaction: a consistent snapshot even if another process
+                // (or a writer of a killed engine still finishing) commits meanwhile.
+                let mut tx = self.pool.begin().await?;
+                if !$snapshot_sql.is_empty() {
+                    sqlx::query($snapshot_sql).execute(&mut *tx).await?;
+                }
                 let rows = sqlx::query(
                     "SELECT pid, public_key, display_name, kind, profile, status, verification_level, \
                      created_at, updated_at FROM participants ORDER BY created_at, pid",
                 )
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?;
                 for r in rows {
                     const T: &str = "participants";
@@ -156,7 +203,7 @@ macro_rules! sql_store {
                     "SELECT code, precision, symbol, description, metadata, is_active, created_at, updated_at \
                      FROM equivalents ORDER BY created_at, code",
                 )
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?;
                 for r in rows {
                     const T: &str = "equivalents";
@@ -179,7 +226,7 @@ macro_rules! sql_store {
                      updated_at FROM trust_lines",
                     Self::num("limit_amount")
                 );
-                for r in sqlx::query(&sql).fetch_all(&self.pool).await? {
+                for r in sqlx::query(&sql).fetch_all(&mut *tx).await? {
                     const T: &str = "trust_lines";
                     let id: String = r.try_get("id")?;
                     let (f, t, e): (String, String, String) =
@@ -200,7 +247,7 @@ macro_rules! sql_store {
                     });
                 }
                 let sql = format!("SELECT equivalent, debtor, creditor, {} AS amount FROM debts", Self::num("amount"));
-                for r in sqlx::query(&sql).fetch_all(&self.pool).await? {
+                for r in sqlx::query(&sql).fetch_all(&mut *tx).await? {
                     const T: &str = "debts";
                     let (e, d, c, a): (String, String, String, String) =
                         (r.try_get("equivalent")?, r.try_get("debtor")?, r.try_get("creditor")?, r.try_get("amount")?);
@@ -214,7 +261,7 @@ macro_rules! sql_store {
                 for r in sqlx::query(
                     "SELECT tx_id, equivalent, from_pid, to_pid, routes, expires_at, created_at FROM prepare_locks",
                 )
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?
                 {
                     const T: &str = "prepare_locks";
@@ -230,9 +277,9 @@ macro_rules! sql_store {
                         created_at: r.try_get("created_at")?,
                     });
                 }
-                snap.tx_ids = sqlx::query_scalar("SELECT tx_id FROM transactions").fetch_all(&self.pool).await?;
+                snap.tx_ids = sqlx::query_scalar("SELECT tx_id FROM transactions").fetch_all(&mut *tx).await?;
                 let sql = format!("SELECT {} FROM transactions WHERE state = 'PREPARED'", Self::tx_columns());
-                for r in sqlx::query(&sql).fetch_all(&self.pool).await? {
+                for r in sqlx::query(&sql).fetch_all(&mut *tx).await? {
                     snap.prepared.push(Self::tx_row(&r)?);
                 }
                 for r in sqlx::query(
@@ -240,12 +287,13 @@ macro_rules! sql_store {
                      (SELECT equivalent_code, MAX(seq) AS m FROM integrity_audit_log GROUP BY equivalent_code) b \
                      ON a.seq = b.m",
                 )
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?
                 {
                     let e: String = r.try_get("equivalent_code")?;
                     snap.last_digests.push((code("integrity_audit_log", &e)?, r.try_get("state_checksum_after")?));
                 }
+                tx.commit().await?;
                 Ok(snap)
             }
 
@@ -275,6 +323,7 @@ macro_rules! sql_store {
                          kind = excluded.kind, profile = excluded.profile, status = excluded.status, \
                          verification_level = excluded.verification_level, updated_at = excluded.updated_at",
                     );
+                    self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
                 }
                 for chunk in cs.equivalents.chunks(CHUNK) {
@@ -297,6 +346,7 @@ macro_rules! sql_store {
                          description = excluded.description, metadata = excluded.metadata, \
                          is_active = excluded.is_active, updated_at = excluded.updated_at",
                     );
+                    self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
                 }
                 // One line per statement keeps a close-then-reopen of the same (from, to) in order
@@ -328,6 +378,7 @@ macro_rules! sql_store {
                             ") ON CONFLICT (id) DO UPDATE SET limit_amount = excluded.limit_amount, \
                              policy = excluded.policy, status = excluded.status, updated_at = excluded.updated_at",
                         );
+                    self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
                 }
                 for chunk in cs.debts.chunks(CHUNK) {
@@ -348,6 +399,7 @@ macro_rules! sql_store {
                             .push_bind(d.b.to_string())
                             .push("))");
                     }
+                    self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
                     let nonzero: Vec<_> = chunk.iter().filter(|d| !d.amount.is_zero()).collect();
                     if nonzero.is_empty() {
@@ -367,6 +419,7 @@ macro_rules! sql_store {
                             .push_bind(amt.to_string())
                             .push_unseparated($num_in);
                     });
+                    self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
                 }
                 for chunk in cs.locks.chunks(CHUNK) {
@@ -387,6 +440,7 @@ macro_rules! sql_store {
                         " ON CONFLICT (tx_id) DO UPDATE SET routes = excluded.routes, \
                          expires_at = excluded.expires_at",
                     );
+                    self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
                 }
                 for chunk in cs.locks_deleted.chunks(CHUNK) {
@@ -396,6 +450,7 @@ macro_rules! sql_store {
                         sep.push_bind(id.clone());
                     }
                     qb.push(")");
+                    self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
                 }
                 for chunk in cs.transactions.chunks(CHUNK) {
@@ -422,6 +477,7 @@ macro_rules! sql_store {
                         " ON CONFLICT (tx_id) DO UPDATE SET payload = excluded.payload, state = excluded.state, \
                          error = excluded.error, updated_at = excluded.updated_at",
                     );
+                    self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
                 }
                 for chunk in cs.audit.chunks(CHUNK) {
@@ -444,6 +500,7 @@ macro_rules! sql_store {
                             .push_bind(a.error.as_ref().map(to_json))
                             .push_bind(a.at);
                     });
+                    self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
                 }
                 for chunk in cs.checkpoints.chunks(CHUNK) {
@@ -459,8 +516,10 @@ macro_rules! sql_store {
                             .push_bind(c.passed)
                             .push_bind(c.at);
                     });
+                    self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
                 }
+                self.faults.tick()?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -607,6 +666,7 @@ macro_rules! sql_store {
 /// The embedded SQLite store (WAL, `synchronous = FULL`: a commit survives power loss).
 pub struct SqliteStore {
     pool: SqlitePool,
+    faults: FaultBudget,
 }
 
 impl SqliteStore {
@@ -623,13 +683,17 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            faults: FaultBudget::default(),
+        })
     }
 }
 
 /// The PostgreSQL store.
 pub struct PostgresStore {
     pool: PgPool,
+    faults: FaultBudget,
 }
 
 impl PostgresStore {
@@ -641,7 +705,10 @@ impl PostgresStore {
             .connect(url)
             .await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            faults: FaultBudget::default(),
+        })
     }
 }
 
@@ -651,7 +718,8 @@ sql_store!(
     SqlitePool,
     "sqlite",
     num_in = "",
-    num_out = "{}"
+    num_out = "{}",
+    snapshot_sql = ""
 );
 sql_store!(
     PostgresStore,
@@ -659,5 +727,6 @@ sql_store!(
     PgPool,
     "postgres",
     num_in = "::numeric",
-    num_out = "{}::text"
+    num_out = "{}::text",
+    snapshot_sql = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 );
