@@ -1,1 +1,132 @@
-fn main() {}
+//! `geo`: the one binary of the project. `geo hub` runs a community hub.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use geo_node::api::{self, ApiConfig, AppState, Rate};
+use geo_node::engine::{Engine, EngineConfig};
+
+#[derive(Parser)]
+#[command(name = "geo", version, about = "GEO federated mutual-credit hub")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a community hub (HTTP API on --listen).
+    Hub(HubArgs),
+}
+
+#[derive(clap::Args)]
+struct HubArgs {
+    /// Database URL: sqlite:PATH, postgres://..., or memory:.
+    #[arg(long, env = "GEO_DB", default_value = "sqlite:geo-data/hub.db")]
+    db: String,
+    /// Address to listen on.
+    #[arg(long, env = "GEO_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Admin API token (generated and printed when absent).
+    #[arg(long, env = "GEO_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Requests per second per client IP (0: unlimited).
+    #[arg(long, default_value_t = 20_000)]
+    ip_rate: u32,
+    /// Requests per second per participant (0: unlimited).
+    #[arg(long, default_value_t = 2_000)]
+    participant_rate: u32,
+    /// Access token lifetime in seconds.
+    #[arg(long, default_value_t = 900)]
+    access_ttl: u64,
+}
+
+/// Equivalents created at the first start of a hub.
+const DEFAULT_EQUIVALENTS: [(&str, u8, &str); 3] = [
+    ("UAH", 2, "Ukrainian hryvnia"),
+    ("HOUR", 2, "Hour of work"),
+    ("EUR", 2, "Euro"),
+];
+
+fn sqlite_dir(url: &str) -> Option<&Path> {
+    let path = url.strip_prefix("sqlite:")?;
+    let path = path.strip_prefix("//").unwrap_or(path);
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Path::new(path).parent().filter(|p| !p.as_os_str().is_empty())
+}
+
+async fn hub(args: HubArgs) -> anyhow::Result<()> {
+    if let Some(dir) = sqlite_dir(&args.db) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let store = geo_node::store::open(&args.db)
+        .await
+        .with_context(|| format!("opening {}", args.db))?;
+    let engine = Engine::start(store, EngineConfig::default())
+        .await
+        .context("starting the engine")?;
+    let created = api::ensure_equivalents(&engine, &DEFAULT_EQUIVALENTS)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the default equivalents: {e}"))?;
+    for code in created {
+        tracing::info!(%code, "created default equivalent");
+    }
+    let admin_token = match args.admin_token.filter(|t| !t.is_empty()) {
+        Some(t) => t,
+        None => {
+            let t = api::util::random_token();
+            println!("admin token (X-Admin-Token): {t}");
+            t
+        }
+    };
+    let config = ApiConfig {
+        admin_token,
+        access_ttl: Duration::from_secs(args.access_ttl.max(1)),
+        ip_rate: Rate {
+            per_second: args.ip_rate,
+            burst: args.ip_rate.saturating_mul(2),
+        },
+        participant_rate: Rate {
+            per_second: args.participant_rate,
+            burst: args.participant_rate.saturating_mul(2),
+        },
+        ..ApiConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, db = %args.db, "hub listening");
+    println!("geo hub listening on http://{addr} (API under /api/v1)");
+    let state = AppState::new(engine, config);
+    api::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await
+    .context("serving")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let result = match cli.command {
+        Cmd::Hub(args) => runtime.block_on(hub(args)),
+    };
+    // Background tasks (engine writer, database pools) get a bounded time to wind down.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    result
+}

@@ -77,7 +77,7 @@ CREATE TABLE prepare_locks (
 
 CREATE TABLE integrity_audit_log (
     seq                   BIGSERIAL PRIMARY KEY,
-    id                    TEXT NOT NULL UNIQUE,
+    id                    TEXT NOT NULL,
     operation_type        TEXT NOT NULL,
     tx_id                 TEXT,
     equivalent_code       TEXT NOT NULL,
@@ -89,7 +89,6 @@ CREATE TABLE integrity_audit_log (
     error_details         TEXT,
     created_at BIGINT NOT NULL
 );
-CREATE INDEX audit_tx ON integrity_audit_log(tx_id);
 CREATE INDEX audit_eq ON integrity_audit_log(equivalent_code, seq);
 
 CREATE TABLE integrity_checkpoints (

@@ -228,6 +228,7 @@ async fn a_batch_interrupted_at_any_statement_leaves_no_trace() {
     let dump = engine.read(|l| l.dump()).await;
     engine.kill();
     wait_until(10, || !engine.is_running()).await;
+    engine.store().close().await;
     let engine = start(backend.open().await).await;
     assert_eq!(engine.read(|l| l.dump()).await, dump);
     engine.kill();
@@ -243,6 +244,8 @@ async fn killing_the_writer_at_random_moments_loses_nothing() {
     let engine = start(backend.open().await).await;
     setup_ring(&engine, 10, "100000").await;
     engine.kill();
+    wait_until(10, || !engine.is_running()).await;
+    engine.store().close().await;
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
         seed ^= seed << 13;
@@ -268,6 +271,7 @@ async fn killing_the_writer_at_random_moments_loses_nothing() {
             tokio::task::yield_now().await;
         }
         engine.kill();
+        wait_until(10, || !engine.is_running()).await;
         for (id, h) in handles {
             match h.await.expect("task") {
                 Ok(r) if committed(&r) => acknowledged.push(id),

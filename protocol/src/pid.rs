@@ -30,9 +30,13 @@ impl Pid {
         if text.len() > 64 {
             return Err(bad());
         }
-        let bytes = bs58::decode(text).into_vec().map_err(|_| bad())?;
-        if bytes.len() != 32 || bs58::encode(&bytes).into_string() != text {
-            return Err(bad());
+        // Base58 maps each leading '1' to a leading zero byte and the rest to a number without
+        // leading zero digits, so a text that decodes to exactly 32 bytes is the one canonical
+        // encoding of those bytes: no re-encoding is needed to check it.
+        let mut bytes = [0u8; 32];
+        match bs58::decode(text).onto(&mut bytes[..]) {
+            Ok(32) => {}
+            _ => return Err(bad()),
         }
         Ok(Pid(text.to_owned()))
     }
@@ -67,5 +71,9 @@ mod tests {
         assert!(Pid::parse("").is_err());
         assert!(Pid::parse("0OIl").is_err());
         assert!(Pid::parse("abc").is_err());
+        // One more leading '1' is one more zero byte: 33 bytes, refused.
+        assert!(Pid::parse(&format!("1{}", pid.as_str())).is_err());
+        let zero = Pid::from_public_key(&[0u8; 32]);
+        assert_eq!(Pid::parse(zero.as_str()).unwrap(), zero);
     }
 }

@@ -34,7 +34,10 @@ struct TtlMap<V> {
 
 impl<V> Default for TtlMap<V> {
     fn default() -> Self {
-        TtlMap { map: HashMap::new(), next_sweep: 4096 }
+        TtlMap {
+            map: HashMap::new(),
+            next_sweep: 4096,
+        }
     }
 }
 
@@ -121,17 +124,28 @@ impl AuthState {
         let refresh_token = random_token();
         lock(&self.access).insert(
             access_token.clone(),
-            Session { pid: pid.clone(), family: family.clone() },
+            Session {
+                pid: pid.clone(),
+                family: family.clone(),
+            },
             now + access_ttl,
             now,
         );
         lock(&self.refresh).insert(
             refresh_token.clone(),
-            Refresh { pid, family, used: false },
+            Refresh {
+                pid,
+                family,
+                used: false,
+            },
             now + refresh_ttl,
             now,
         );
-        Issued { access_token, refresh_token, expires_in: access_ttl }
+        Issued {
+            access_token,
+            refresh_token,
+            expires_in: access_ttl,
+        }
     }
 
     /// Issues a token pair for a new login.
@@ -146,7 +160,11 @@ impl AuthState {
             Some((s, exp)) if *exp > Instant::now() => Ok(s.pid.clone()),
             Some(_) => {
                 map.map.remove(token);
-                Err(ApiError::new(StatusCode::UNAUTHORIZED, "TOKEN_EXPIRED", "the access token has expired"))
+                Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "TOKEN_EXPIRED",
+                    "the access token has expired",
+                ))
             }
             None => Err(ApiError::unauthorized("missing or invalid bearer token")),
         }
@@ -176,7 +194,9 @@ impl AuthState {
             Ok((pid, family)) => Ok(self.issue_in(pid, family, access_ttl, refresh_ttl)),
             Err(Some(family)) => {
                 self.revoke_family(&family);
-                Err(ApiError::unauthorized("refresh token already used; the session was revoked"))
+                Err(ApiError::unauthorized(
+                    "refresh token already used; the session was revoked",
+                ))
             }
             Err(None) => Err(ApiError::unauthorized("unknown or expired refresh token")),
         }
@@ -200,16 +220,24 @@ pub(crate) struct ChallengeRequest {
 }
 
 /// `POST /auth/challenge`.
-pub(crate) async fn challenge(State(state): State<AppState>, ApiJson(req): ApiJson<ChallengeRequest>) -> ApiResult<Json<Value>> {
+pub(crate) async fn challenge(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<ChallengeRequest>,
+) -> ApiResult<Json<Value>> {
     let pid = parse_pid(&req.pid, "pid")?;
     let known = state.engine().read(|l| l.participant(&pid).is_some()).await;
     if !known {
-        return Err(ApiError::not_found("PARTICIPANT_NOT_FOUND", format!("unknown participant {pid}")));
+        return Err(ApiError::not_found(
+            "PARTICIPANT_NOT_FOUND",
+            format!("unknown participant {pid}"),
+        ));
     }
     let ttl = state.config().challenge_ttl;
     let challenge = state.auth().new_challenge(pid, ttl);
     let expires = state.engine().now() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
-    Ok(Json(json!({ "challenge": challenge, "expires_at": fmt_time(expires) })))
+    Ok(Json(
+        json!({ "challenge": challenge, "expires_at": fmt_time(expires) }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -233,12 +261,18 @@ fn token_pair(issued: &Issued, participant: Value) -> Value {
 }
 
 /// `POST /auth/login`.
-pub(crate) async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Json<Value>> {
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<Value>> {
     let pid = parse_pid(&req.pid, "pid")?;
     state.auth().take_challenge(&req.challenge, &pid)?;
     let participant = state.engine().read(|l| l.participant(&pid).cloned()).await;
     let Some(p) = participant else {
-        return Err(ApiError::not_found("PARTICIPANT_NOT_FOUND", format!("unknown participant {pid}")));
+        return Err(ApiError::not_found(
+            "PARTICIPANT_NOT_FOUND",
+            format!("unknown participant {pid}"),
+        ));
     };
     let key = PublicKey::from_base64(&p.public_key).map_err(ApiError::internal)?;
     key.verify_bytes(req.challenge.as_bytes(), &req.signature)
@@ -261,9 +295,14 @@ pub(crate) struct RefreshRequest {
 }
 
 /// `POST /auth/refresh`.
-pub(crate) async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<Json<Value>> {
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> ApiResult<Json<Value>> {
     let cfg = state.config();
-    let issued = state.auth().rotate(&req.refresh_token, cfg.access_ttl, cfg.refresh_ttl)?;
+    let issued = state
+        .auth()
+        .rotate(&req.refresh_token, cfg.access_ttl, cfg.refresh_ttl)?;
     let pid = state.auth().check_access(&issued.access_token)?;
     let p = state.engine().read(|l| l.participant(&pid).cloned()).await;
     let Some(p) = p else {

@@ -29,7 +29,13 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     /// A new error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), details: None, retry_after: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+        }
     }
 
     /// Adds details.
@@ -85,32 +91,51 @@ impl ApiError {
 
     /// 429 `RATE_LIMITED`.
     pub fn rate_limited(scope: &str, retry_after: u64) -> ApiError {
-        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", format!("too many requests ({scope})"))
-            .with_details(json!({ "scope": scope, "retry_after_seconds": retry_after }));
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!("too many requests ({scope})"),
+        )
+        .with_details(json!({ "scope": scope, "retry_after_seconds": retry_after }));
         e.retry_after = Some(retry_after);
         e
     }
 
     /// 503 with `details.retryable = true`.
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message).with_details(json!({ "retryable": true }))
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+            .with_details(json!({ "retryable": true }))
     }
 
     /// 500 `INTERNAL_ERROR` (a bug: the cause is logged, not sent).
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(cause = %cause, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "internal error")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "internal error",
+        )
     }
 
     /// The HTTP status of a ledger error code.
     pub fn status_of_ledger_code(code: &str) -> StatusCode {
         match code {
-            "PARTICIPANT_NOT_FOUND" | "EQUIVALENT_NOT_FOUND" | "TRUSTLINE_NOT_FOUND" | "TRANSACTION_NOT_FOUND" => {
-                StatusCode::NOT_FOUND
-            }
-            "PARTICIPANT_EXISTS" | "EQUIVALENT_EXISTS" | "TRUSTLINE_EXISTS" | "TX_ID_CONFLICT" | "LIMIT_BELOW_DEBT"
-            | "DEBT_OUTSTANDING" | "TRUSTLINE_NOT_ACTIVE" | "EQUIVALENT_NOT_ACTIVE" | "EQUIVALENT_IN_USE"
-            | "TRANSACTION_NOT_PREPARED" | "NO_ROUTE" | "INSUFFICIENT_CAPACITY" => StatusCode::CONFLICT,
+            "PARTICIPANT_NOT_FOUND"
+            | "EQUIVALENT_NOT_FOUND"
+            | "TRUSTLINE_NOT_FOUND"
+            | "TRANSACTION_NOT_FOUND" => StatusCode::NOT_FOUND,
+            "PARTICIPANT_EXISTS"
+            | "EQUIVALENT_EXISTS"
+            | "TRUSTLINE_EXISTS"
+            | "TX_ID_CONFLICT"
+            | "LIMIT_BELOW_DEBT"
+            | "DEBT_OUTSTANDING"
+            | "TRUSTLINE_NOT_ACTIVE"
+            | "EQUIVALENT_NOT_ACTIVE"
+            | "EQUIVALENT_IN_USE"
+            | "TRANSACTION_NOT_PREPARED"
+            | "NO_ROUTE"
+            | "INSUFFICIENT_CAPACITY" => StatusCode::CONFLICT,
             "PARTICIPANT_NOT_ACTIVE" | "FORBIDDEN" => StatusCode::FORBIDDEN,
             "INVALID_AMOUNT" | "INVALID_POLICY" | "SAME_PARTICIPANT" => StatusCode::BAD_REQUEST,
             "LEDGER_FULL" => StatusCode::INSUFFICIENT_STORAGE,
@@ -124,7 +149,9 @@ impl From<LedgerError> for ApiError {
         let code = e.code();
         match &e {
             // Only the store can tell; the engine resolves this itself, so it is transient here.
-            LedgerError::NeedsLookup(_) => return ApiError::unavailable("SERVICE_UNAVAILABLE", e.to_string()),
+            LedgerError::NeedsLookup(_) => {
+                return ApiError::unavailable("SERVICE_UNAVAILABLE", e.to_string())
+            }
             LedgerError::Integrity(_) => return ApiError::internal(&e),
             _ => {}
         }
@@ -151,9 +178,14 @@ impl From<EngineError> for ApiError {
             EngineError::Ledger(l) => l.into(),
             EngineError::Store(cause) => {
                 tracing::warn!(cause = %cause, "storage failure answered as retryable 503");
-                ApiError::unavailable("STORAGE_UNAVAILABLE", "storage failure, nothing was applied; retry")
+                ApiError::unavailable(
+                    "STORAGE_UNAVAILABLE",
+                    "storage failure, nothing was applied; retry",
+                )
             }
-            EngineError::Stopped => ApiError::unavailable("ENGINE_STOPPED", "the hub is not accepting commands"),
+            EngineError::Stopped => {
+                ApiError::unavailable("ENGINE_STOPPED", "the hub is not accepting commands")
+            }
         }
     }
 }

@@ -32,7 +32,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Map::new())
         } else {
-            serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid_json(format!("malformed JSON: {e}")))?
+            serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::invalid_json(format!("malformed JSON: {e}")))?
         };
         serde_json::from_value(value)
             .map(ApiJson)
@@ -67,7 +68,10 @@ pub struct Identity {
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 impl FromRequestParts<AppState> for Identity {
@@ -111,7 +115,8 @@ impl FromRequestParts<AppState> for Admin {
 
 /// The body as a JSON object.
 pub fn object(body: &Value) -> ApiResult<&Map<String, Value>> {
-    body.as_object().ok_or_else(|| ApiError::validation("request body must be a JSON object"))
+    body.as_object()
+        .ok_or_else(|| ApiError::validation("request body must be a JSON object"))
 }
 
 /// A required string field.

@@ -20,7 +20,14 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         "timestamp": fmt_time(state.engine().now()),
         "backend": state.engine().store().backend(),
     });
-    (if running { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+    (
+        if running {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        Json(body),
+    )
 }
 
 /// `GET /healthz`: liveness.
@@ -34,7 +41,10 @@ pub async fn health_db(State(state): State<AppState>) -> (StatusCode, Json<Value
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
         Err(e) => {
             tracing::warn!(error = %e, "database health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "error" })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "error" })),
+            )
         }
     }
 }

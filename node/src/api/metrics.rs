@@ -15,7 +15,9 @@ use crate::engine::Event;
 use crate::ledger::model::{EqId, TxKind, TxState};
 
 /// Upper bounds (seconds) of the histogram buckets.
-const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
 
 /// A latency histogram.
 #[derive(Debug, Default)]
@@ -35,14 +37,20 @@ impl Histogram {
             }
         }
         self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros
-            .fetch_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.sum_micros.fetch_add(
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 
     fn render(&self, name: &str, help: &str, out: &mut String) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
         for (i, bound) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", self.counts[i].load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                self.counts[i].load(Ordering::Relaxed)
+            );
         }
         let count = self.count.load(Ordering::Relaxed);
         let sum = self.sum_micros.load(Ordering::Relaxed);
@@ -112,20 +120,56 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let m = state.metrics();
     let mut out = String::with_capacity(4096);
     let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    let _ = writeln!(out, "# HELP geo_payments_total Payments by outcome.\n# TYPE geo_payments_total counter");
-    let _ = writeln!(out, "geo_payments_total{{status=\"committed\"}} {}", load(&m.payments_committed));
-    let _ = writeln!(out, "geo_payments_total{{status=\"aborted\"}} {}", load(&m.payments_aborted));
-    let _ = writeln!(out, "geo_payments_total{{status=\"rejected\"}} {}", load(&m.payments_rejected));
-    let _ = writeln!(out, "# HELP geo_clearings_total Clearing transactions committed.\n# TYPE geo_clearings_total counter");
+    let _ = writeln!(
+        out,
+        "# HELP geo_payments_total Payments by outcome.\n# TYPE geo_payments_total counter"
+    );
+    let _ = writeln!(
+        out,
+        "geo_payments_total{{status=\"committed\"}} {}",
+        load(&m.payments_committed)
+    );
+    let _ = writeln!(
+        out,
+        "geo_payments_total{{status=\"aborted\"}} {}",
+        load(&m.payments_aborted)
+    );
+    let _ = writeln!(
+        out,
+        "geo_payments_total{{status=\"rejected\"}} {}",
+        load(&m.payments_rejected)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP geo_clearings_total Clearing transactions committed.\n# TYPE geo_clearings_total counter"
+    );
     let _ = writeln!(out, "geo_clearings_total {}", load(&m.clearings));
     let _ = writeln!(out, "# HELP geo_http_requests_total Answered requests by status class.\n# TYPE geo_http_requests_total counter");
-    let _ = writeln!(out, "geo_http_requests_total{{class=\"2xx\"}} {}", load(&m.requests_2xx));
-    let _ = writeln!(out, "geo_http_requests_total{{class=\"4xx\"}} {}", load(&m.requests_4xx));
-    let _ = writeln!(out, "geo_http_requests_total{{class=\"5xx\"}} {}", load(&m.requests_5xx));
-    m.payment_duration
-        .render("geo_payment_duration_seconds", "Time to answer a payment request.", &mut out);
-    m.routing_duration
-        .render("geo_routing_duration_seconds", "Time of capacity and max-flow queries.", &mut out);
+    let _ = writeln!(
+        out,
+        "geo_http_requests_total{{class=\"2xx\"}} {}",
+        load(&m.requests_2xx)
+    );
+    let _ = writeln!(
+        out,
+        "geo_http_requests_total{{class=\"4xx\"}} {}",
+        load(&m.requests_4xx)
+    );
+    let _ = writeln!(
+        out,
+        "geo_http_requests_total{{class=\"5xx\"}} {}",
+        load(&m.requests_5xx)
+    );
+    m.payment_duration.render(
+        "geo_payment_duration_seconds",
+        "Time to answer a payment request.",
+        &mut out,
+    );
+    m.routing_duration.render(
+        "geo_routing_duration_seconds",
+        "Time of capacity and max-flow queries.",
+        &mut out,
+    );
 
     let gauges = state
         .engine()
@@ -145,21 +189,38 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         })
         .await;
     let (participants, per_eq, violations) = gauges;
-    let _ = writeln!(out, "# HELP geo_participants Registered participants.\n# TYPE geo_participants gauge");
+    let _ = writeln!(
+        out,
+        "# HELP geo_participants Registered participants.\n# TYPE geo_participants gauge"
+    );
     let _ = writeln!(out, "geo_participants {participants}");
-    let _ = writeln!(out, "# HELP geo_total_debt Sum of all debts per equivalent.\n# TYPE geo_total_debt gauge");
+    let _ = writeln!(
+        out,
+        "# HELP geo_total_debt Sum of all debts per equivalent.\n# TYPE geo_total_debt gauge"
+    );
     for (code, total, _, _) in &per_eq {
-        let _ = writeln!(out, "geo_total_debt{{equivalent=\"{code}\"}} {}", atoms_text(*total));
+        let _ = writeln!(
+            out,
+            "geo_total_debt{{equivalent=\"{code}\"}} {}",
+            atoms_text(*total)
+        );
     }
     let _ = writeln!(
         out,
         "# HELP geo_zero_sum_balance Sum of net positions per equivalent (must be 0).\n# TYPE geo_zero_sum_balance gauge"
     );
     for (code, _, zero, _) in &per_eq {
-        let _ = writeln!(out, "geo_zero_sum_balance{{equivalent=\"{code}\"}} {}", atoms_text(*zero));
+        let _ = writeln!(
+            out,
+            "geo_zero_sum_balance{{equivalent=\"{code}\"}} {}",
+            atoms_text(*zero)
+        );
     }
     let healthy = per_eq.iter().all(|e| e.3);
-    let _ = writeln!(out, "# HELP geo_integrity_status 1 when every invariant holds.\n# TYPE geo_integrity_status gauge");
+    let _ = writeln!(
+        out,
+        "# HELP geo_integrity_status 1 when every invariant holds.\n# TYPE geo_integrity_status gauge"
+    );
     let _ = writeln!(out, "geo_integrity_status {}", u8::from(healthy));
     let _ = writeln!(
         out,

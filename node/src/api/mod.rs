@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -76,8 +77,14 @@ impl Default for ApiConfig {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             challenge_ttl: Duration::from_secs(60),
-            ip_rate: Rate { per_second: 20_000, burst: 40_000 },
-            participant_rate: Rate { per_second: 2_000, burst: 4_000 },
+            ip_rate: Rate {
+                per_second: 20_000,
+                burst: 40_000,
+            },
+            participant_rate: Rate {
+                per_second: 2_000,
+                burst: 4_000,
+            },
             version: env!("CARGO_PKG_VERSION").to_owned(),
             environment: None,
         }
@@ -97,7 +104,11 @@ pub struct FeatureFlags {
 
 impl Default for FeatureFlags {
     fn default() -> Self {
-        FeatureFlags { multipath_enabled: true, full_multipath_enabled: true, clearing_enabled: true }
+        FeatureFlags {
+            multipath_enabled: true,
+            full_multipath_enabled: true,
+            clearing_enabled: true,
+        }
     }
 }
 
@@ -244,8 +255,13 @@ impl AppState {
         if let Some(k) = self.inner.keys.read().ok().and_then(|m| m.get(pid).copied()) {
             return Ok(k);
         }
-        let text = self.engine().read(|l| l.participant(pid).map(|p| p.public_key.clone())).await;
-        let text = text.ok_or_else(|| ApiError::not_found("PARTICIPANT_NOT_FOUND", format!("unknown participant {pid}")))?;
+        let text = self
+            .engine()
+            .read(|l| l.participant(pid).map(|p| p.public_key.clone()))
+            .await;
+        let text = text.ok_or_else(|| {
+            ApiError::not_found("PARTICIPANT_NOT_FOUND", format!("unknown participant {pid}"))
+        })?;
         let key = PublicKey::from_base64(&text).map_err(ApiError::internal)?;
         if let Ok(mut m) = self.inner.keys.write() {
             m.insert(pid.clone(), key);
@@ -264,7 +280,14 @@ impl AppState {
     }
 
     /// Records an admin action (kept in memory, newest last, at most 10,000).
-    pub fn log_admin(&self, action: &str, object_type: &str, object_id: &str, reason: Option<&str>, after: Value) {
+    pub fn log_admin(
+        &self,
+        action: &str,
+        object_type: &str,
+        object_id: &str,
+        reason: Option<&str>,
+        after: Value,
+    ) {
         let item = serde_json::json!({
             "id": uuid::Uuid::new_v4().to_string(),
             "timestamp": util::fmt_time(self.engine().now()),
@@ -296,6 +319,33 @@ impl AppState {
     }
 }
 
+/// Creates the given equivalents `(code, precision, description)` when the hub has none yet
+/// (first start). Returns the codes created.
+pub async fn ensure_equivalents(engine: &Engine, defaults: &[(&str, u8, &str)]) -> ApiResult<Vec<String>> {
+    if !engine.read(|l| l.equivalents().is_empty()).await {
+        return Ok(Vec::new());
+    }
+    let mut created = Vec::new();
+    for (code, precision, description) in defaults {
+        let code = util::parse_code(code, "code")?;
+        let precision =
+            geo_protocol::Precision::new(*precision).map_err(|e| ApiError::validation(e.to_string()))?;
+        engine
+            .submit(Command::CreateEquivalent(
+                crate::ledger::participants::NewEquivalent {
+                    code: code.clone(),
+                    precision,
+                    symbol: None,
+                    description: Some((*description).to_owned()),
+                    metadata: serde_json::json!({}),
+                },
+            ))
+            .await?;
+        created.push(code.to_string());
+    }
+    Ok(created)
+}
+
 /// Routing limits the ledger uses for a payment without constraints (the spec's defaults, no
 /// inactive participant on a route, one path when multipath is switched off). Capacity and
 /// max-flow answers use the same limits, so what they report is payable.
@@ -324,8 +374,14 @@ async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Respon
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let exempt = path.starts_with("/health") || path == "/healthz" || path == "/metrics" || path.starts_with("/api/v1/health");
-    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let exempt = path.starts_with("/health")
+        || path == "/healthz"
+        || path == "/metrics"
+        || path.starts_with("/api/v1/health");
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let early = if declared.is_some_and(|n| n > u64::try_from(state.body_limit()).unwrap_or(u64::MAX)) {
         Some(ApiError::too_large(state.body_limit()))
     } else if let (Some(ip), false) = (ip, exempt) {
@@ -356,7 +412,11 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "method not allowed")
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "method not allowed",
+    )
 }
 
 /// The whole API as an axum router (state applied).
@@ -371,14 +431,22 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
         .route("/equivalents", get(participants::equivalents))
-        .route("/participants", get(participants::list).post(participants::register))
+        .route(
+            "/participants",
+            get(participants::list).post(participants::register),
+        )
         .route("/participants/search", get(participants::list))
-        .route("/participants/me", get(participants::me).patch(participants::update_me))
+        .route(
+            "/participants/me",
+            get(participants::me).patch(participants::update_me),
+        )
         .route("/participants/{pid}", get(participants::get_one))
         .route("/trustlines", get(trustlines::list).post(trustlines::create))
         .route(
             "/trustlines/{id}",
-            get(trustlines::get_one).patch(trustlines::update).delete(trustlines::close),
+            get(trustlines::get_one)
+                .patch(trustlines::update)
+                .delete(trustlines::close),
         )
         .route("/payments", get(payments::list).post(payments::create))
         .route("/payments/capacity", get(payments::capacity))
@@ -416,11 +484,51 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let signal = state.inner.shutdown.clone();
-    let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    let app = Detach(router(state));
+    let make = axum::ServiceExt::<axum::http::Request<axum::body::Body>>::into_make_service_with_connect_info::<
+        SocketAddr,
+    >(app);
+    axum::serve(listener, make)
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = signal.send(true);
         })
         .await
+}
+
+/// Runs every mutating request (any method but GET and HEAD) on a task of its own, started
+/// as soon as hyper hands the request over: a client that disconnects cannot cancel a
+/// registration, trust-line change or payment half-way through its handler (axum would drop
+/// the handler future); its outcome can be looked up afterwards.
+#[derive(Clone)]
+pub struct Detach(pub axum::Router);
+
+impl<B> tower_service::Service<axum::http::Request<B>> for Detach
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Response, std::convert::Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        let detach = req.method() != Method::GET && req.method() != Method::HEAD;
+        let fut = tower_service::Service::call(&mut self.0, req);
+        if detach {
+            let task = tokio::spawn(fut);
+            Box::pin(async move {
+                match task.await {
+                    Ok(r) => r,
+                    Err(e) => Ok(ApiError::internal(e).into_response()),
+                }
+            })
+        } else {
+            Box::pin(fut)
+        }
+    }
 }

@@ -47,7 +47,10 @@ fn expect_participant(reply: Reply) -> ApiResult<Value> {
 }
 
 /// `POST /participants`: registration signed by the key being registered.
-pub async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let obj = object(&body)?;
     let name = display_name(req_str(obj, "display_name")?)?;
     let kind = opt_str(obj, "type")?.unwrap_or("person");
@@ -57,8 +60,8 @@ pub async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Valu
     let key_text = req_str(obj, "public_key")?;
     let profile = profile(obj)?.unwrap_or_else(|| json!({}));
     let sig = signature(obj)?;
-    let key = PublicKey::from_base64(key_text)
-        .map_err(|e| ApiError::validation(format!("public_key: {e}")))?;
+    let key =
+        PublicKey::from_base64(key_text).map_err(|e| ApiError::validation(format!("public_key: {e}")))?;
     verify(&key, &body, sig)?;
     let reply = state
         .submit(Command::Register(NewParticipant {
@@ -90,7 +93,11 @@ pub async fn me(State(state): State<AppState>, id: Identity) -> ApiResult<Json<V
 }
 
 /// `PATCH /participants/me`: body signed by the caller's key.
-pub async fn update_me(State(state): State<AppState>, id: Identity, ApiJson(body): ApiJson<Value>) -> ApiResult<Json<Value>> {
+pub async fn update_me(
+    State(state): State<AppState>,
+    id: Identity,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
     let obj = object(&body)?;
     let name = opt_str(obj, "display_name")?.map(display_name).transpose()?;
     let profile = profile(obj)?;
@@ -98,13 +105,21 @@ pub async fn update_me(State(state): State<AppState>, id: Identity, ApiJson(body
     let key = state.public_key(&id.pid).await?;
     verify(&key, &body, sig)?;
     let reply = state
-        .submit(Command::UpdateProfile { pid: id.pid, display_name: name, profile })
+        .submit(Command::UpdateProfile {
+            pid: id.pid,
+            display_name: name,
+            profile,
+        })
         .await?;
     Ok(Json(expect_participant(reply)?))
 }
 
 /// `GET /participants/{pid}`.
-pub async fn get_one(State(state): State<AppState>, _id: Identity, Path(pid): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    _id: Identity,
+    Path(pid): Path<String>,
+) -> ApiResult<Json<Value>> {
     let pid = parse_pid(&pid, "pid")?;
     let out = state
         .engine()
@@ -165,11 +180,12 @@ pub async fn search(state: &AppState, q: &SearchQuery, include_deleted: bool) ->
             l.participants()
                 .iter()
                 .filter(|p| include_deleted || p.status != ParticipantStatus::Deleted)
-                .filter(|p| status.map_or(true, |s| p.status == s))
-                .filter(|p| q.kind.as_ref().map_or(true, |k| &p.kind == k))
+                .filter(|p| status.is_none_or(|s| p.status == s))
+                .filter(|p| q.kind.as_ref().is_none_or(|k| &p.kind == k))
                 .filter(|p| {
-                    needle.as_ref().map_or(true, |n| {
-                        p.display_name.to_lowercase().contains(n.as_str()) || p.pid.as_str().to_lowercase().starts_with(n.as_str())
+                    needle.as_ref().is_none_or(|n| {
+                        p.display_name.to_lowercase().contains(n.as_str())
+                            || p.pid.as_str().to_lowercase().starts_with(n.as_str())
                     })
                 })
                 .skip(usize::try_from(offset).unwrap_or(usize::MAX))
@@ -182,7 +198,11 @@ pub async fn search(state: &AppState, q: &SearchQuery, include_deleted: bool) ->
 }
 
 /// `GET /participants` and `GET /participants/search`.
-pub async fn list(State(state): State<AppState>, _id: Identity, ApiQuery(q): ApiQuery<SearchQuery>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _id: Identity,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<Value>> {
     let items = search(&state, &q, false).await?;
     Ok(Json(json!({ "items": items })))
 }
@@ -191,7 +211,13 @@ pub async fn list(State(state): State<AppState>, _id: Identity, ApiQuery(q): Api
 pub async fn equivalents(State(state): State<AppState>, _id: Identity) -> Json<Value> {
     let items = state
         .engine()
-        .read(|l| l.equivalents().iter().filter(|e| e.is_active).map(views::equivalent).collect::<Vec<_>>())
+        .read(|l| {
+            l.equivalents()
+                .iter()
+                .filter(|e| e.is_active)
+                .map(views::equivalent)
+                .collect::<Vec<_>>()
+        })
         .await;
     Json(json!({ "items": items }))
 }

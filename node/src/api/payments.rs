@@ -24,7 +24,10 @@ use crate::store::TxFilter;
 
 /// True for a valid client `tx_id` (`^[A-Za-z0-9._:-]{1,64}$`).
 pub fn valid_tx_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
 }
 
 fn small_int(obj: &Map<String, Value>, key: &str, max: u64) -> ApiResult<Option<usize>> {
@@ -32,7 +35,9 @@ fn small_int(obj: &Map<String, Value>, key: &str, max: u64) -> ApiResult<Option<
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_u64() {
             Some(n) if (1..=max).contains(&n) => Ok(Some(usize::try_from(n).unwrap_or(1))),
-            _ => Err(ApiError::validation(format!("constraints.{key} must be an integer from 1 to {max}"))),
+            _ => Err(ApiError::validation(format!(
+                "constraints.{key} must be an integer from 1 to {max}"
+            ))),
         },
     }
 }
@@ -45,7 +50,13 @@ struct Constraints {
 
 fn constraints(obj: &Map<String, Value>) -> ApiResult<Constraints> {
     let c = match obj.get("constraints") {
-        None | Some(Value::Null) => return Ok(Constraints { max_hops: None, max_paths: None, avoid: Vec::new() }),
+        None | Some(Value::Null) => {
+            return Ok(Constraints {
+                max_hops: None,
+                max_paths: None,
+                avoid: Vec::new(),
+            })
+        }
         Some(Value::Object(c)) => c,
         Some(_) => return Err(ApiError::validation("constraints must be an object")),
     };
@@ -59,17 +70,33 @@ fn constraints(obj: &Map<String, Value>) -> ApiResult<Constraints> {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) if items.len() <= 256 => items
             .iter()
-            .map(|i| i.as_str().ok_or_else(|| ApiError::validation("constraints.avoid must list PIDs")).and_then(|s| parse_pid(s, "constraints.avoid")))
+            .map(|i| {
+                i.as_str()
+                    .ok_or_else(|| ApiError::validation("constraints.avoid must list PIDs"))
+                    .and_then(|s| parse_pid(s, "constraints.avoid"))
+            })
             .collect::<ApiResult<Vec<_>>>()?,
-        Some(_) => return Err(ApiError::validation("constraints.avoid must be a list of at most 256 PIDs")),
+        Some(_) => {
+            return Err(ApiError::validation(
+                "constraints.avoid must be a list of at most 256 PIDs",
+            ))
+        }
     };
-    Ok(Constraints { max_hops: small_int(c, "max_hops", 10)?, max_paths: small_int(c, "max_paths", 10)?, avoid })
+    Ok(Constraints {
+        max_hops: small_int(c, "max_hops", 10)?,
+        max_paths: small_int(c, "max_paths", 10)?,
+        avoid,
+    })
 }
 
 /// `POST /payments`: signed by the payer (the caller) over `{tx_id, to, equivalent, amount,
 /// description?, constraints?}`. Answers 200 with the outcome (`COMMITTED` or `ABORTED`); the
 /// same `tx_id` with the same body replays the recorded outcome, with another body is a 409.
-pub async fn create(State(state): State<AppState>, id: Identity, ApiJson(body): ApiJson<Value>) -> ApiResult<Json<Value>> {
+pub async fn create(
+    State(state): State<AppState>,
+    id: Identity,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
     let started = Instant::now();
     let result = create_inner(&state, id, &body).await;
     state.metrics().payment_duration.observe(started.elapsed());
@@ -144,7 +171,11 @@ pub struct ListQuery {
 }
 
 /// `GET /payments` and `GET /balance/history`: the caller's payments, newest first.
-pub async fn list(State(state): State<AppState>, id: Identity, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    id: Identity,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Value>> {
     let outgoing = match q.direction.as_deref().unwrap_or("all") {
         "all" => None,
         "sent" | "outgoing" => Some(true),
@@ -159,10 +190,17 @@ pub async fn list(State(state): State<AppState>, id: Identity, ApiQuery(q): ApiQ
                 .ok_or_else(|| ApiError::validation("status must be COMMITTED, ABORTED or all"))?,
         ),
     };
-    let equivalent = q.equivalent.as_deref().map(|c| parse_code(c, "equivalent")).transpose()?;
+    let equivalent = q
+        .equivalent
+        .as_deref()
+        .map(|c| parse_code(c, "equivalent"))
+        .transpose()?;
     let date = |s: &Option<String>, field: &str| -> ApiResult<Option<i64>> {
         s.as_deref()
-            .map(|t| parse_time(t).ok_or_else(|| ApiError::validation(format!("{field} must be an RFC 3339 date-time"))))
+            .map(|t| {
+                parse_time(t)
+                    .ok_or_else(|| ApiError::validation(format!("{field} must be an RFC 3339 date-time")))
+            })
             .transpose()
     };
     let (limit, offset) = paging(q.page, q.per_page, None, 20);
@@ -183,12 +221,21 @@ pub async fn list(State(state): State<AppState>, id: Identity, ApiQuery(q): ApiQ
 }
 
 /// `GET /payments/{tx_id}`: the recorded outcome, visible to payer and payee.
-pub async fn get_one(State(state): State<AppState>, id: Identity, Path(tx_id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    id: Identity,
+    Path(tx_id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let missing = || ApiError::not_found("TRANSACTION_NOT_FOUND", format!("unknown payment {tx_id}"));
     if !valid_tx_id(&tx_id) {
         return Err(missing());
     }
-    let tx = state.engine().store().transaction(&tx_id).await?.ok_or_else(missing)?;
+    let tx = state
+        .engine()
+        .store()
+        .transaction(&tx_id)
+        .await?
+        .ok_or_else(missing)?;
     let me = id.pid.as_str();
     let party = |k: &str| tx.payload.get(k).and_then(Value::as_str) == Some(me);
     if tx.kind != TxKind::Payment || !(party("from") || party("to")) {
@@ -212,26 +259,49 @@ struct Endpoints {
     limits: RouteLimits,
 }
 
-fn endpoints(l: &Ledger, me: &Pid, to: &Pid, code: &EquivalentCode, flags: super::FeatureFlags) -> Result<Endpoints, LedgerError> {
+fn endpoints(
+    l: &Ledger,
+    me: &Pid,
+    to: &Pid,
+    code: &EquivalentCode,
+    flags: super::FeatureFlags,
+) -> Result<Endpoints, LedgerError> {
     let eq = l.active_eq(code)?;
     let from = l.active_node(me)?;
     let to = l.active_node(to)?;
     if from == to {
         return Err(LedgerError::SameParticipant);
     }
-    Ok(Endpoints { eq, from, to, limits: default_limits(l, flags) })
+    Ok(Endpoints {
+        eq,
+        from,
+        to,
+        limits: default_limits(l, flags),
+    })
 }
 
 fn route_params(q: &RouteQuery) -> ApiResult<(Pid, EquivalentCode)> {
-    let to = q.to.as_deref().ok_or_else(|| ApiError::validation("to is required"))?;
-    let code = q.equivalent.as_deref().ok_or_else(|| ApiError::validation("equivalent is required"))?;
+    let to =
+        q.to.as_deref()
+            .ok_or_else(|| ApiError::validation("to is required"))?;
+    let code = q
+        .equivalent
+        .as_deref()
+        .ok_or_else(|| ApiError::validation("equivalent is required"))?;
     Ok((parse_pid(to, "to")?, parse_code(code, "equivalent")?))
 }
 
 /// `GET /payments/capacity`: can the caller pay `amount` to `to` now?
-pub async fn capacity(State(state): State<AppState>, id: Identity, ApiQuery(q): ApiQuery<RouteQuery>) -> ApiResult<Json<Value>> {
+pub async fn capacity(
+    State(state): State<AppState>,
+    id: Identity,
+    ApiQuery(q): ApiQuery<RouteQuery>,
+) -> ApiResult<Json<Value>> {
     let (to, code) = route_params(&q)?;
-    let amount = q.amount.as_deref().ok_or_else(|| ApiError::validation("amount is required"))?;
+    let amount = q
+        .amount
+        .as_deref()
+        .ok_or_else(|| ApiError::validation("amount is required"))?;
     check_amount_shape(amount)?;
     let flags = state.flags();
     let started = Instant::now();
@@ -258,7 +328,11 @@ pub async fn capacity(State(state): State<AppState>, id: Identity, ApiQuery(q): 
 
 /// `GET /payments/max-flow`: the most the caller can pay `to` now, as concrete paths. A
 /// promise: paying exactly `max_amount` on the same state commits.
-pub async fn max_flow(State(state): State<AppState>, id: Identity, ApiQuery(q): ApiQuery<RouteQuery>) -> ApiResult<Json<Value>> {
+pub async fn max_flow(
+    State(state): State<AppState>,
+    id: Identity,
+    ApiQuery(q): ApiQuery<RouteQuery>,
+) -> ApiResult<Json<Value>> {
     let (to, code) = route_params(&q)?;
     let flags = state.flags();
     let now = state.engine().now();
@@ -353,14 +427,25 @@ pub struct DebtsQuery {
 }
 
 /// `GET /balance/debts`: whom the caller owes (`outgoing`) and who owes the caller (`incoming`).
-pub async fn debts(State(state): State<AppState>, id: Identity, ApiQuery(q): ApiQuery<DebtsQuery>) -> ApiResult<Json<Value>> {
-    let code = q.equivalent.as_deref().ok_or_else(|| ApiError::validation("equivalent is required"))?;
+pub async fn debts(
+    State(state): State<AppState>,
+    id: Identity,
+    ApiQuery(q): ApiQuery<DebtsQuery>,
+) -> ApiResult<Json<Value>> {
+    let code = q
+        .equivalent
+        .as_deref()
+        .ok_or_else(|| ApiError::validation("equivalent is required"))?;
     let code = parse_code(code, "equivalent")?;
     let (want_out, want_in) = match q.direction.as_deref().unwrap_or("all") {
         "all" => (true, true),
         "outgoing" => (true, false),
         "incoming" => (false, true),
-        _ => return Err(ApiError::validation("direction must be outgoing, incoming or all")),
+        _ => {
+            return Err(ApiError::validation(
+                "direction must be outgoing, incoming or all",
+            ))
+        }
     };
     let out = state
         .engine()
@@ -375,13 +460,17 @@ pub async fn debts(State(state): State<AppState>, id: Identity, ApiQuery(q): Api
                 let other = l.participant_at(nb);
                 let owe = pair.debt_of(me);
                 if want_out && owe > 0 {
-                    outgoing.push(json!({ "creditor": other.pid.as_str(), "creditor_name": other.display_name,
-                        "equivalent": code.as_str(), "amount": fmt_atoms(owe, pr) }));
+                    outgoing.push(
+                        json!({ "creditor": other.pid.as_str(), "creditor_name": other.display_name,
+                        "equivalent": code.as_str(), "amount": fmt_atoms(owe, pr) }),
+                    );
                 }
                 let owed = pair.debt_of(nb);
                 if want_in && owed > 0 {
-                    incoming.push(json!({ "debtor": other.pid.as_str(), "debtor_name": other.display_name,
-                        "equivalent": code.as_str(), "amount": fmt_atoms(owed, pr) }));
+                    incoming.push(
+                        json!({ "debtor": other.pid.as_str(), "debtor_name": other.display_name,
+                        "equivalent": code.as_str(), "amount": fmt_atoms(owed, pr) }),
+                    );
                 }
             }
             Ok(json!({ "outgoing": outgoing, "incoming": incoming }))
@@ -398,17 +487,27 @@ pub struct ClearingQuery {
 }
 
 fn clearing_params(q: &ClearingQuery) -> ApiResult<(EquivalentCode, usize)> {
-    let code = q.equivalent.as_deref().ok_or_else(|| ApiError::validation("equivalent is required"))?;
+    let code = q
+        .equivalent
+        .as_deref()
+        .ok_or_else(|| ApiError::validation("equivalent is required"))?;
     let depth = q.max_depth.unwrap_or(6);
     if !(3..=10).contains(&depth) {
         return Err(ApiError::validation("max_depth must be from 3 to 10"));
     }
     // The ledger searches cycles of at most 6 participants.
-    Ok((parse_code(code, "equivalent")?, usize::try_from(depth.min(6)).unwrap_or(6)))
+    Ok((
+        parse_code(code, "equivalent")?,
+        usize::try_from(depth.min(6)).unwrap_or(6),
+    ))
 }
 
 /// `GET /clearing/cycles`: clearable debt cycles of an equivalent (at most 100).
-pub async fn cycles(State(state): State<AppState>, _id: Identity, ApiQuery(q): ApiQuery<ClearingQuery>) -> ApiResult<Json<Value>> {
+pub async fn cycles(
+    State(state): State<AppState>,
+    _id: Identity,
+    ApiQuery(q): ApiQuery<ClearingQuery>,
+) -> ApiResult<Json<Value>> {
     let (code, depth) = clearing_params(&q)?;
     let out = state
         .engine()
@@ -442,16 +541,35 @@ pub async fn cycles(State(state): State<AppState>, _id: Identity, ApiQuery(q): A
 }
 
 /// `POST /clearing/auto`: clears short cycles, then runs the optimal set-off.
-pub async fn auto_clear(State(state): State<AppState>, _id: Identity, ApiQuery(q): ApiQuery<ClearingQuery>) -> ApiResult<Json<Value>> {
+pub async fn auto_clear(
+    State(state): State<AppState>,
+    _id: Identity,
+    ApiQuery(q): ApiQuery<ClearingQuery>,
+) -> ApiResult<Json<Value>> {
     let (code, depth) = clearing_params(&q)?;
     if !state.flags().clearing_enabled {
-        return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, "FEATURE_DISABLED", "clearing is disabled"));
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "FEATURE_DISABLED",
+            "clearing is disabled",
+        ));
     }
-    let short = match state.submit(Command::ClearShort { equivalent: code.clone(), max_len: depth }).await? {
+    let short = match state
+        .submit(Command::ClearShort {
+            equivalent: code.clone(),
+            max_len: depth,
+        })
+        .await?
+    {
         Reply::Clearing(s) => s,
         other => return Err(ApiError::internal(format!("unexpected reply {other:?}"))),
     };
-    let optimal = match state.submit(Command::ClearOptimal { equivalent: code.clone() }).await? {
+    let optimal = match state
+        .submit(Command::ClearOptimal {
+            equivalent: code.clone(),
+        })
+        .await?
+    {
         Reply::Clearing(s) => s,
         other => return Err(ApiError::internal(format!("unexpected reply {other:?}"))),
     };

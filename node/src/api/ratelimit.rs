@@ -18,7 +18,10 @@ pub struct Rate {
 
 impl Rate {
     /// No limit.
-    pub const UNLIMITED: Rate = Rate { per_second: 0, burst: 0 };
+    pub const UNLIMITED: Rate = Rate {
+        per_second: 0,
+        burst: 0,
+    };
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -35,7 +38,9 @@ pub struct Buckets<K> {
 
 impl<K: Hash + Eq + Clone> Default for Buckets<K> {
     fn default() -> Self {
-        Buckets { map: Mutex::new(HashMap::new()) }
+        Buckets {
+            map: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -57,7 +62,10 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
             // A bucket that would be full again carries no information.
             map.retain(|_, b| b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per < burst);
         }
-        let b = map.entry(key.clone()).or_insert(Bucket { tokens: burst, at: now });
+        let b = map.entry(key.clone()).or_insert(Bucket {
+            tokens: burst,
+            at: now,
+        });
         let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
         b.tokens = (b.tokens + elapsed * per).min(burst);
         b.at = now;
@@ -79,13 +87,18 @@ mod tests {
     #[test]
     fn bucket_limits_and_refills() {
         let b: Buckets<u8> = Buckets::default();
-        let rate = Rate { per_second: 1, burst: 2 };
+        let rate = Rate {
+            per_second: 1,
+            burst: 2,
+        };
         let t0 = Instant::now();
         assert!(b.take(&1, rate, t0).is_ok());
         assert!(b.take(&1, rate, t0).is_ok());
         assert!(b.take(&1, rate, t0).is_err());
         assert!(b.take(&2, rate, t0).is_ok());
-        assert!(b.take(&1, rate, t0 + std::time::Duration::from_millis(1100)).is_ok());
+        assert!(b
+            .take(&1, rate, t0 + std::time::Duration::from_millis(1100))
+            .is_ok());
         assert!(b.take(&1, Rate::UNLIMITED, t0).is_ok());
     }
 }

@@ -18,14 +18,19 @@ use crate::ledger::lines::{NewTrustLine, TrustLineUpdate};
 use crate::ledger::Ledger;
 
 fn parse_id(text: &str) -> ApiResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(text).map_err(|_| ApiError::not_found("TRUSTLINE_NOT_FOUND", format!("unknown trust line {text}")))
+    uuid::Uuid::parse_str(text)
+        .map_err(|_| ApiError::not_found("TRUSTLINE_NOT_FOUND", format!("unknown trust line {text}")))
 }
 
 fn policy(obj: &serde_json::Map<String, Value>) -> ApiResult<Option<Value>> {
     match obj.get("policy") {
         None | Some(Value::Null) => Ok(None),
         Some(v @ Value::Object(_)) => Ok(Some(v.clone())),
-        Some(_) => Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_POLICY", "policy must be an object")),
+        Some(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_POLICY",
+            "policy must be an object",
+        )),
     }
 }
 
@@ -35,7 +40,10 @@ async fn render(state: &AppState, reply: Reply) -> ApiResult<Value> {
     };
     Ok(state
         .engine()
-        .read(|l| l.line(&line.id).map_or_else(|| views::trust_line(l, &line), |cur| views::trust_line(l, cur)))
+        .read(|l| {
+            l.line(&line.id)
+                .map_or_else(|| views::trust_line(l, &line), |cur| views::trust_line(l, cur))
+        })
         .await)
 }
 
@@ -79,23 +87,40 @@ pub struct ListQuery {
 }
 
 /// `GET /trustlines`: the caller's lines (closed ones only when asked for by `status=closed`).
-pub async fn list(State(state): State<AppState>, id: Identity, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    id: Identity,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Value>> {
     let (outgoing, incoming) = match q.direction.as_deref().unwrap_or("all") {
         "all" => (true, true),
         "outgoing" => (true, false),
         "incoming" => (false, true),
-        _ => return Err(ApiError::validation("direction must be outgoing, incoming or all")),
+        _ => {
+            return Err(ApiError::validation(
+                "direction must be outgoing, incoming or all",
+            ))
+        }
     };
     let status = match &q.status {
-        Some(s) => Some(LineStatus::parse(s).ok_or_else(|| ApiError::validation("status must be active, frozen or closed"))?),
+        Some(s) => Some(
+            LineStatus::parse(s)
+                .ok_or_else(|| ApiError::validation("status must be active, frozen or closed"))?,
+        ),
         None => None,
     };
-    let code = q.equivalent.as_deref().map(|c| parse_code(c, "equivalent")).transpose()?;
+    let code = q
+        .equivalent
+        .as_deref()
+        .map(|c| parse_code(c, "equivalent"))
+        .transpose()?;
     let (limit, offset) = paging(q.page, q.per_page, None, 20);
     let items = state
         .engine()
         .read(|l: &Ledger| {
-            let Ok(me) = l.node(&id.pid) else { return Vec::new() };
+            let Ok(me) = l.node(&id.pid) else {
+                return Vec::new();
+            };
             let eq = code.as_ref().map(|c| l.eq_id(c).ok());
             l.lines()
                 .iter()
@@ -119,7 +144,11 @@ pub async fn list(State(state): State<AppState>, id: Identity, ApiQuery(q): ApiQ
 }
 
 /// `GET /trustlines/{id}`: visible to both parties of the line.
-pub async fn get_one(State(state): State<AppState>, id: Identity, Path(line_id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    id: Identity,
+    Path(line_id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let line_id = parse_id(&line_id)?;
     let out = state
         .engine()
@@ -153,13 +182,17 @@ async fn visible(state: &AppState, id: &Identity, line_id: &uuid::Uuid) -> ApiRe
         .engine()
         .read(|l| {
             let Ok(me) = l.node(&id.pid) else { return false };
-            l.line(line_id).is_some_and(|line| line.from == me || line.to == me)
+            l.line(line_id)
+                .is_some_and(|line| line.from == me || line.to == me)
         })
         .await;
     if ok {
         Ok(())
     } else {
-        Err(ApiError::not_found("TRUSTLINE_NOT_FOUND", format!("unknown trust line {line_id}")))
+        Err(ApiError::not_found(
+            "TRUSTLINE_NOT_FOUND",
+            format!("unknown trust line {line_id}"),
+        ))
     }
 }
 
@@ -187,7 +220,12 @@ pub async fn update(
     let key = state.public_key(&id.pid).await?;
     verify(&key, &payload, &sig)?;
     let reply = state
-        .submit(Command::UpdateLine(TrustLineUpdate { id: line_id, by: id.pid, limit, policy }))
+        .submit(Command::UpdateLine(TrustLineUpdate {
+            id: line_id,
+            by: id.pid,
+            limit,
+            policy,
+        }))
         .await?;
     Ok(Json(render(&state, reply).await?))
 }
@@ -206,7 +244,14 @@ pub async fn close(
     visible(&state, &id, &line_id).await?;
     let key = state.public_key(&id.pid).await?;
     verify(&key, &payload, &sig)?;
-    let reply = state.submit(Command::CloseLine { id: line_id, by: id.pid }).await?;
+    let reply = state
+        .submit(Command::CloseLine {
+            id: line_id,
+            by: id.pid,
+        })
+        .await?;
     let line = render(&state, reply).await?;
-    Ok(Json(json!({ "status": "closed", "message": "trust line closed", "trust_line": line })))
+    Ok(Json(
+        json!({ "status": "closed", "message": "trust line closed", "trust_line": line }),
+    ))
 }

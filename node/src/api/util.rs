@@ -111,7 +111,9 @@ pub fn parse_time(text: &str) -> Option<i64> {
 
 /// An amount in atoms as text at a precision.
 pub fn fmt_atoms(atoms: i128, precision: Precision) -> String {
-    Amount::from_atoms(atoms).unwrap_or(Amount::MAX).to_string_with(precision)
+    Amount::from_atoms(atoms)
+        .unwrap_or(Amount::MAX)
+        .to_string_with(precision)
 }
 
 /// Parses a PID parameter (400 when malformed).
@@ -149,7 +151,10 @@ mod tests {
             assert_eq!(parse_time(&fmt_time(ms)), Some(ms), "{}", fmt_time(ms));
         }
         assert_eq!(fmt_time(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(parse_time("2024-02-29T01:02:03+01:00"), parse_time("2024-02-29T00:02:03Z"));
+        assert_eq!(
+            parse_time("2024-02-29T01:02:03+01:00"),
+            parse_time("2024-02-29T00:02:03Z")
+        );
         assert_eq!(parse_time("2024-02-29"), parse_time("2024-02-29T00:00:00Z"));
         assert_eq!(parse_time("bogus"), None);
         assert_eq!(random_token().len(), 43);

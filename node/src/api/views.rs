@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::util::{fmt_atoms, fmt_time};
 use crate::ledger::graph::NodeId;
-use crate::ledger::model::{AuditRecord, Equivalent, EqId, Participant, TrustLine, TxRecord, TxState};
+use crate::ledger::model::{AuditRecord, EqId, Equivalent, Participant, TrustLine, TxRecord, TxState};
 use crate::ledger::policy::PolicyRecord;
 use crate::ledger::Ledger;
 
@@ -176,7 +176,8 @@ pub fn position(l: &Ledger, eq: EqId, me: NodeId) -> Position {
         pos.spend += pair.capacity_for(me, me, nb);
         pos.receive += pair.capacity_for(nb, nb, me);
         let active = |s: Option<&crate::ledger::graph::LineSlot>| {
-            s.filter(|s| s.status == crate::ledger::graph::LineStatus::Active).map_or(0, |s| s.limit)
+            s.filter(|s| s.status == crate::ledger::graph::LineStatus::Active)
+                .map_or(0, |s| s.limit)
         };
         pos.incoming_trust += active(pair.line_from(nb));
         pos.outgoing_trust += active(pair.line_from(me));

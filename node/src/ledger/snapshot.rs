@@ -44,7 +44,8 @@ pub struct DebtRow {
 }
 
 /// The new debt between two participants: `amount > 0` means `a` owes `b`, `< 0` that `b` owes
-/// `a`, zero that neither owes anything. The store replaces both directions' rows.
+/// `a`, zero that neither owes anything; `before` is the signed debt the store holds now (so the
+/// store can update a row in place, and delete only when the debt vanished or changed direction).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DebtChange {
     /// Equivalent.
@@ -53,8 +54,37 @@ pub struct DebtChange {
     pub a: Pid,
     /// The other side.
     pub b: Pid,
+    /// Signed debt of `a` to `b` as stored before this batch.
+    pub before: Amount,
     /// Signed debt of `a` to `b`.
     pub amount: Amount,
+}
+
+impl DebtChange {
+    /// The row `(debtor, creditor, amount)` of a signed debt, if any.
+    fn row(&self, signed: Amount) -> Option<(&Pid, &Pid, Amount)> {
+        if signed.is_positive() {
+            Some((&self.a, &self.b, signed))
+        } else if signed.is_negative() {
+            Some((&self.b, &self.a, signed.neg()))
+        } else {
+            None
+        }
+    }
+
+    /// The row to delete: the stored one, when the debt vanished or changed direction.
+    pub fn row_to_delete(&self) -> Option<(&Pid, &Pid)> {
+        let old = self.row(self.before)?;
+        match self.row(self.amount) {
+            Some(new) if new.0 == old.0 => None,
+            _ => Some((old.0, old.1)),
+        }
+    }
+
+    /// The row to insert or update: the new debt, if any.
+    pub fn row_to_upsert(&self) -> Option<(&Pid, &Pid, Amount)> {
+        self.row(self.amount)
+    }
 }
 
 /// A prepare lock row.

@@ -57,7 +57,8 @@ pub(crate) struct Dirty {
     pub participants: BTreeSet<NodeId>,
     pub equivalents: BTreeSet<EqId>,
     pub lines: BTreeSet<u32>,
-    pub pairs: BTreeSet<(EqId, PairId)>,
+    /// Pairs whose debt changed, with the signed debt they had before the first change.
+    pub pairs: BTreeMap<(EqId, PairId), i128>,
     pub locks: BTreeSet<String>,
     pub transactions: Vec<TxRecord>,
     pub audit: Vec<AuditRecord>,
@@ -298,7 +299,7 @@ impl Ledger {
         } else if after < 0 {
             book.digest.insert(pid(hi), pid(lo), -after);
         }
-        self.dirty.pairs.insert((eq, pair_id));
+        self.dirty.pairs.entry((eq, pair_id)).or_insert(before);
         pair_id
     }
 
@@ -500,12 +501,13 @@ impl Ledger {
         cs.debts = dirty
             .pairs
             .iter()
-            .map(|&(eq, p)| {
+            .map(|(&(eq, p), &before)| {
                 let pair = self.books[eq as usize].graph.pair(p);
                 DebtChange {
                     equivalent: self.equivalents[eq as usize].code.clone(),
                     a: self.pid(pair.lo).clone(),
                     b: self.pid(pair.hi).clone(),
+                    before: Self::amount(before),
                     amount: Self::amount(pair.debt),
                 }
             })

@@ -150,13 +150,13 @@ impl Store for MemoryStore {
             }
             for d in &cs.debts {
                 let e = d.equivalent.to_string();
-                let (a, b) = (d.a.to_string(), d.b.to_string());
-                t.debts.remove(&(e.clone(), a.clone(), b.clone()));
-                t.debts.remove(&(e.clone(), b.clone(), a.clone()));
-                if d.amount.is_positive() {
-                    t.debts.insert((e, a, b), d.amount);
-                } else if d.amount.is_negative() {
-                    t.debts.insert((e, b, a), d.amount.neg());
+                if let Some((debtor, creditor)) = d.row_to_delete() {
+                    t.debts
+                        .remove(&(e.clone(), debtor.to_string(), creditor.to_string()));
+                }
+                if let Some((debtor, creditor, amount)) = d.row_to_upsert() {
+                    t.debts
+                        .insert((e, debtor.to_string(), creditor.to_string()), amount);
                 }
             }
             for l in &cs.locks {
@@ -235,5 +235,9 @@ impl Store for MemoryStore {
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move { self.tables().map(|_| ()) })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
     }
 }

@@ -104,6 +104,9 @@ pub trait Store: Send + Sync + 'static {
     fn latest_checkpoints(&self) -> BoxFuture<'_, Result<Vec<Checkpoint>, StoreError>>;
     /// Cheap liveness probe.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Closes every connection, waiting for those in use (and any transaction an aborted writer
+    /// left open, which is rolled back) to be released. The store is unusable afterwards.
+    fn close(&self) -> BoxFuture<'_, ()>;
 }
 
 /// Opens the store a URL names: `sqlite:PATH` (created if missing), `postgres://...`, or

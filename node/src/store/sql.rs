@@ -381,44 +381,36 @@ macro_rules! sql_store {
                     self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
                 }
-                for chunk in cs.debts.chunks(CHUNK) {
+                let deletes: Vec<_> = cs.debts.iter().filter_map(|d| Some((d, d.row_to_delete()?))).collect();
+                for chunk in deletes.chunks(CHUNK) {
                     let mut qb: QueryBuilder<$db> = QueryBuilder::new("DELETE FROM debts WHERE ");
-                    for (i, d) in chunk.iter().enumerate() {
+                    for (i, (d, (debtor, creditor))) in chunk.iter().enumerate() {
                         if i > 0 {
                             qb.push(" OR ");
                         }
                         qb.push("(equivalent = ")
                             .push_bind(d.equivalent.to_string())
-                            .push(" AND debtor IN (")
-                            .push_bind(d.a.to_string())
-                            .push(", ")
-                            .push_bind(d.b.to_string())
-                            .push(") AND creditor IN (")
-                            .push_bind(d.a.to_string())
-                            .push(", ")
-                            .push_bind(d.b.to_string())
-                            .push("))");
+                            .push(" AND debtor = ")
+                            .push_bind(debtor.to_string())
+                            .push(" AND creditor = ")
+                            .push_bind(creditor.to_string())
+                            .push(")");
                     }
                     self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
-                    let nonzero: Vec<_> = chunk.iter().filter(|d| !d.amount.is_zero()).collect();
-                    if nonzero.is_empty() {
-                        continue;
-                    }
+                }
+                let upserts: Vec<_> = cs.debts.iter().filter_map(|d| Some((d, d.row_to_upsert()?))).collect();
+                for chunk in upserts.chunks(CHUNK) {
                     let mut qb: QueryBuilder<$db> =
                         QueryBuilder::new("INSERT INTO debts (equivalent, debtor, creditor, amount) ");
-                    qb.push_values(nonzero, |mut b, d| {
-                        let (debtor, creditor, amt) = if d.amount.is_positive() {
-                            (&d.a, &d.b, d.amount)
-                        } else {
-                            (&d.b, &d.a, d.amount.neg())
-                        };
+                    qb.push_values(chunk, |mut b, (d, (debtor, creditor, amt))| {
                         b.push_bind(d.equivalent.to_string())
                             .push_bind(debtor.to_string())
                             .push_bind(creditor.to_string())
                             .push_bind(amt.to_string())
                             .push_unseparated($num_in);
                     });
+                    qb.push(" ON CONFLICT (equivalent, debtor, creditor) DO UPDATE SET amount = excluded.amount");
                     self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
                 }
@@ -658,6 +650,10 @@ macro_rules! sql_store {
                     sqlx::query("SELECT 1").execute(&self.pool).await?;
                     Ok(())
                 })
+            }
+
+            fn close(&self) -> BoxFuture<'_, ()> {
+                Box::pin(self.pool.close())
             }
         }
     };
