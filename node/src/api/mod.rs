@@ -37,8 +37,6 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::engine::{Command, Engine, Reply};
-use crate::ledger::graph::NodeId;
-use crate::ledger::model::ParticipantStatus;
 use crate::ledger::routing::RouteLimits;
 use crate::ledger::Ledger;
 
@@ -350,18 +348,8 @@ pub async fn ensure_equivalents(engine: &Engine, defaults: &[(&str, u8, &str)]) 
 /// inactive participant on a route, one path when multipath is switched off). Capacity and
 /// max-flow answers use the same limits, so what they report is payable.
 pub fn default_limits(l: &Ledger, flags: FeatureFlags) -> RouteLimits {
-    let mut limits = RouteLimits::default();
-    if !flags.multipath_enabled {
-        limits.max_paths = 1;
-    }
-    limits.avoid = l
-        .participants()
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.status != ParticipantStatus::Active)
-        .filter_map(|(i, _)| NodeId::try_from(i).ok())
-        .collect();
-    limits
+    let max_paths = if flags.multipath_enabled { None } else { Some(1) };
+    l.route_limits(None, max_paths, &[])
 }
 
 /// The edge middleware: body-size precheck, per-IP rate limit, request log and metrics.

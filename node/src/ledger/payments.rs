@@ -65,18 +65,24 @@ struct Planned {
 }
 
 impl Ledger {
-    /// Limits of a request, with the spec's defaults.
-    fn limits(&self, req: &PaymentRequest) -> RouteLimits {
+    /// The routing limits of a payment: the spec's defaults (6 hops, 3 routes) unless given,
+    /// with `avoid` plus every participant that is not active kept off the routes. Payments and
+    /// the capacity / max-flow queries use this one function, so that what max-flow reports is
+    /// payable by a payment with the same options.
+    pub fn route_limits(
+        &self,
+        max_hops: Option<usize>,
+        max_paths: Option<usize>,
+        avoid: &[Pid],
+    ) -> RouteLimits {
         let defaults = RouteLimits::default();
-        RouteLimits {
-            max_hops: req.max_hops.unwrap_or(defaults.max_hops).clamp(1, 10),
-            max_paths: req.max_paths.unwrap_or(defaults.max_paths).clamp(1, 10),
-            avoid: req
-                .avoid
-                .iter()
-                .filter_map(|p| self.by_pid.get(p).copied())
-                .collect(),
-        }
+        let mut limits = RouteLimits {
+            max_hops: max_hops.unwrap_or(defaults.max_hops).clamp(1, 10),
+            max_paths: max_paths.unwrap_or(defaults.max_paths).clamp(1, 10),
+            avoid: avoid.iter().filter_map(|p| self.by_pid.get(p).copied()).collect(),
+        };
+        limits.avoid.extend(self.inactive.iter().copied());
+        limits
     }
 
     /// Validates and routes; `Err` for requests that are refused outright (nothing recorded),
@@ -97,9 +103,7 @@ impl Ledger {
         let amount = Amount::parse_positive(&req.amount, precision)?;
         let from = self.active_node(&req.from)?;
         let to = self.active_node(&req.to)?;
-        let mut limits = self.limits(req);
-        // Participants who are not active cannot route either.
-        limits.avoid.extend(self.inactive.iter().copied());
+        let limits = self.route_limits(req.max_hops, req.max_paths, &req.avoid);
         let graph = &self.books[eq as usize].graph;
         let atoms = amount.atoms();
         let routes = match self.router.route(graph, from, to, atoms, &limits) {
