@@ -1,4 +1,8 @@
-//! `geo`: the one binary of the project. `geo hub` runs a community hub.
+//! `geo`: the one binary of the project. `geo hub` runs a community hub; `geo keygen`, `register`,
+//! `login`, `trust`, `pay`, `balance`, `history` and `watch` are the client (see docs/cli.md), and
+//! `geo bench` is a load generator.
+
+mod cli;
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,6 +15,8 @@ use geo_node::engine::{Engine, EngineConfig};
 #[derive(Parser)]
 #[command(name = "geo", version, about = "GEO federated mutual-credit hub")]
 struct Cli {
+    #[command(flatten)]
+    global: cli::commands::Global,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -19,6 +25,25 @@ struct Cli {
 enum Cmd {
     /// Run a community hub (HTTP API on --listen).
     Hub(HubArgs),
+    /// Create a key file (Ed25519, mode 0600); never overwrites one.
+    Keygen(cli::commands::KeygenArgs),
+    /// Register the key's participant at the hub.
+    Register(cli::commands::RegisterArgs),
+    /// Log in (challenge signed with the key); tokens are saved next to the key file.
+    Login,
+    /// Open, update or close a trust line.
+    #[command(subcommand)]
+    Trust(cli::commands::TrustCmd),
+    /// Send a signed payment.
+    Pay(cli::commands::PayArgs),
+    /// Show the balance per equivalent.
+    Balance,
+    /// Show recent payments, newest first.
+    History(cli::commands::HistoryArgs),
+    /// Print the hub's events for this participant as JSON lines until Ctrl-C.
+    Watch,
+    /// Load-test a hub: a ring of participants paying each other over multi-hop routes.
+    Bench(cli::bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -114,19 +139,63 @@ async fn hub(args: HubArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+async fn bench(global: &cli::commands::Global, args: cli::bench::BenchArgs) -> anyhow::Result<()> {
+    let json = args.json;
+    let report = cli::bench::run(cli::http::HubUrl::parse(&global.hub)?, args).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", cli::bench::summary(&report));
+    }
+    Ok(())
+}
+
+async fn client(global: cli::commands::Global, command: Cmd) -> anyhow::Result<()> {
+    use cli::commands as c;
+    match command {
+        Cmd::Hub(args) => hub(args).await,
+        Cmd::Keygen(args) => c::keygen(&global, &args),
+        Cmd::Register(args) => c::register(&global, &args).await,
+        Cmd::Login => c::login(&global).await,
+        Cmd::Trust(cmd) => c::trust(&global, &cmd).await,
+        Cmd::Pay(args) => c::pay(&global, &args).await,
+        Cmd::Balance => c::balance(&global).await,
+        Cmd::History(args) => c::history(&global, &args).await,
+        Cmd::Watch => c::watch(&global).await,
+        Cmd::Bench(args) => bench(&global, args).await,
+    }
+}
+
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let result = match cli.command {
-        Cmd::Hub(args) => runtime.block_on(hub(args)),
+    let is_hub = matches!(cli.command, Cmd::Hub(_));
+    // The hub logs at info on standard output; client commands keep standard output for their
+    // JSON and log warnings only, on standard error.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if is_hub { "info" } else { "warn" }));
+    if is_hub {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
     };
+    let result = runtime.block_on(client(cli.global, cli.command));
     // Background tasks (engine writer, database pools) get a bounded time to wind down.
     runtime.shutdown_timeout(Duration::from_secs(5));
-    result
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

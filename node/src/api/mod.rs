@@ -12,6 +12,8 @@ pub mod extract;
 pub mod health;
 pub mod integrity;
 pub mod metrics;
+pub mod openapi;
+pub mod pages;
 pub mod participants;
 pub mod payments;
 pub mod ratelimit;
@@ -450,6 +452,7 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/integrity/verify", post(integrity::verify))
         .route("/integrity/audit-log", get(integrity::audit_log))
         .route("/ws", get(ws::ws))
+        .route("/openapi.json", get(openapi::document))
         .nest("/admin", admin::router());
     let limit = state.body_limit();
     axum::Router::new()
@@ -457,6 +460,7 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/metrics", get(metrics::metrics))
         .route("/ws", get(ws::ws))
         .nest("/api/v1", v1)
+        .merge(pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -193,8 +193,10 @@ impl Engine {
     /// Stops the writer abruptly, as a crash would: queued commands are dropped, a batch being
     /// written is rolled back by the database unless its commit already happened.
     pub fn kill(&self) {
-        if let Ok(mut t) = self.inner.task.lock() {
-            if let Some(task) = t.take() {
+        // The handle stays so that `is_running` reports the task until it has really stopped
+        // (an abort takes effect at the task's next await point).
+        if let Ok(t) = self.inner.task.lock() {
+            if let Some(task) = t.as_ref() {
                 task.abort();
             }
         }

@@ -1,0 +1,214 @@
+//! `/admin/clearing`: outstanding debt per equivalent with a "Run clearing" button (short cycles,
+//! then the optimal pass; the answer shows the total debt before and after) and the list of
+//! recorded CLEARING transactions with their cleared amounts.
+
+use std::fmt::Write as _;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use geo_protocol::Precision;
+use serde_json::{json, Value};
+
+use super::dashboard::Names;
+use super::html::{flash, html_escape, pager, parse_form, short, url_encode};
+use super::{action_reply, page_number, query, render, AdminSession, PageError, PageResult};
+use crate::api::util::{fmt_atoms, fmt_time, parse_code};
+use crate::api::AppState;
+use crate::engine::{Command, Reply};
+use crate::ledger::clearing_runs::ClearingSummary;
+use crate::ledger::model::{EqId, TxKind};
+use crate::ledger::Ledger;
+use crate::store::TxFilter;
+
+const PER_PAGE: usize = 50;
+/// Longest cycle of the short-cycle pass run from this page.
+const SHORT_CYCLE_LEN: usize = 4;
+
+fn total_debt(l: &Ledger, eq: EqId) -> i128 {
+    l.book(eq).graph.pairs().iter().map(|p| p.debt.abs()).sum()
+}
+
+async fn content(state: &AppState, result: Option<String>, page: i64) -> Result<String, PageError> {
+    let skip = usize::try_from(page - 1).unwrap_or(0).saturating_mul(PER_PAGE);
+    let runs = state
+        .engine()
+        .store()
+        .transactions(&TxFilter {
+            kind: Some(TxKind::Clearing),
+            limit: i64::try_from(PER_PAGE + 1).unwrap_or(51),
+            offset: i64::try_from(skip).unwrap_or(0),
+            ..TxFilter::default()
+        })
+        .await?;
+    let names = Names::load(state).await;
+    let flag = state.flags().clearing_enabled;
+    let mut out = String::with_capacity(8192);
+    out.push_str("<div id=\"clearing-result\">");
+    if let Some(r) = result {
+        out.push_str(&r);
+    }
+    out.push_str("</div>");
+    if !flag {
+        out.push_str(&flash(
+            "notice",
+            "The feature flag clearing_enabled is off: participants cannot trigger clearing; runs from this page still work.",
+        ));
+    }
+    out.push_str(
+        "<table id=\"clearing-eqs\"><thead><tr><th>Equivalent</th><th class=\"num\">Outstanding debt</th>\
+         <th class=\"num\">Debts</th><th>Run</th></tr></thead><tbody>",
+    );
+    let rows = state
+        .engine()
+        .read(|l| {
+            l.equivalents()
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.is_active)
+                .filter_map(|(i, e)| {
+                    let eq = EqId::try_from(i).ok()?;
+                    let code = e.code.as_str();
+                    Some(format!(
+                        "<tr><td><strong>{}</strong></td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                         <td><button type=\"button\" class=\"btn small primary\" id=\"run-{}\" hx-post=\"/admin/clearing/{}/run\" \
+                         hx-target=\"#clearing-main\" hx-swap=\"innerHTML\">Run clearing</button></td></tr>",
+                        html_escape(code),
+                        html_escape(&fmt_atoms(total_debt(l, eq), e.precision)),
+                        l.equivalent_usage(eq).1,
+                        html_escape(code),
+                        url_encode(code),
+                    ))
+                })
+                .collect::<String>()
+        })
+        .await;
+    out.push_str(&rows);
+    out.push_str("</tbody></table>");
+    out.push_str(
+        "<h2>Clearing runs</h2><table id=\"clearing-runs\"><thead><tr><th>Time</th><th>Equiv.</th><th>Mode</th>\
+         <th class=\"num\">Debts reduced</th><th class=\"num\">Cleared</th><th>Participants</th><th>Tx</th></tr></thead><tbody>",
+    );
+    if runs.is_empty() {
+        out.push_str("<tr><td colspan=\"7\" class=\"muted\">No clearing yet.</td></tr>");
+    }
+    for tx in runs.iter().take(PER_PAGE) {
+        let p = &tx.payload;
+        let eq = tx.equivalent.as_ref().map(|e| e.as_str());
+        let edges = p.get("edges").and_then(Value::as_array);
+        let mut who: Vec<String> = edges
+            .into_iter()
+            .flatten()
+            .flat_map(|e| [e.get("debtor"), e.get("creditor")])
+            .map(|v| names.who(v))
+            .collect();
+        who.sort();
+        who.dedup();
+        let _ = write!(
+            out,
+            "<tr><td class=\"time\">{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"parties\">{}</td><td>{}</td></tr>",
+            html_escape(&fmt_time(tx.created_at)),
+            html_escape(eq.unwrap_or("–")),
+            html_escape(p.get("mode").and_then(Value::as_str).unwrap_or("optimal")),
+            edges.map_or(0, Vec::len),
+            names.amount(eq, p.get("cleared")),
+            who.join(", "),
+            short(&tx.tx_id),
+        );
+    }
+    out.push_str("</tbody></table>");
+    out.push_str(&pager("/admin/clearing", page, runs.len() > PER_PAGE));
+    Ok(out)
+}
+
+/// `GET /admin/clearing?page=`.
+pub async fn page(
+    State(state): State<AppState>,
+    session: AdminSession,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
+    let page = page_number(&query(raw.as_deref()));
+    let inner = content(&state, None, page).await?;
+    let body = format!("<div id=\"clearing-main\">{inner}</div>");
+    Ok(render("Clearing", "clearing", &session, &body))
+}
+
+fn summary(reply: Reply) -> Result<ClearingSummary, PageError> {
+    match reply {
+        Reply::Clearing(s) => Ok(s),
+        _ => Err(PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unexpected reply",
+        )),
+    }
+}
+
+/// `POST /admin/clearing/{code}/run`: short cycles (up to 4 participants), then the optimal
+/// pass; answers the page content with the effect on top.
+pub async fn run(
+    State(state): State<AppState>,
+    session: AdminSession,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> PageResult {
+    session.check_csrf(&headers, &parse_form(&body))?;
+    let code = parse_code(&code, "equivalent")?;
+    let (before, precision) = state
+        .engine()
+        .read(|l| -> Result<(i128, Precision), PageError> {
+            let eq = l.active_eq(&code)?;
+            Ok((total_debt(l, eq), l.equivalent_at(eq).precision))
+        })
+        .await?;
+    let short_pass = summary(
+        state
+            .submit(Command::ClearShort {
+                equivalent: code.clone(),
+                max_len: SHORT_CYCLE_LEN,
+            })
+            .await?,
+    )?;
+    let optimal = summary(
+        state
+            .submit(Command::ClearOptimal {
+                equivalent: code.clone(),
+            })
+            .await?,
+    )?;
+    let after = state
+        .engine()
+        .read(|l| l.eq_id(&code).map(|eq| total_debt(l, eq)))
+        .await?;
+    let cleared = short_pass.cleared + optimal.cleared;
+    let a = |v: i128| html_escape(&fmt_atoms(v, precision));
+    let result = format!(
+        "<div class=\"flash success\" id=\"clearing-effect\" role=\"status\"><strong>{code}</strong>: total debt before \
+         <strong class=\"before\">{}</strong>, after <strong class=\"after\">{}</strong> (cleared {}). \
+         Short cycles: {} cycles, {} cleared; optimal pass: {} debts reduced, {} cleared.</div>",
+        a(before),
+        a(after),
+        a(cleared),
+        short_pass.reductions,
+        a(short_pass.cleared),
+        optimal.reductions,
+        a(optimal.cleared),
+        code = html_escape(code.as_str()),
+    );
+    let mut tx_ids = short_pass.tx_ids.clone();
+    tx_ids.extend(optimal.tx_ids.iter().cloned());
+    state.log_admin(
+        "clearing.run",
+        "equivalent",
+        code.as_str(),
+        Some("admin pages"),
+        json!({
+            "before": fmt_atoms(before, precision),
+            "after": fmt_atoms(after, precision),
+            "cleared": fmt_atoms(cleared, precision),
+            "tx_ids": tx_ids,
+        }),
+    );
+    let inner = content(&state, Some(result), 1).await?;
+    Ok(action_reply(&headers, inner, "/admin/clearing"))
+}

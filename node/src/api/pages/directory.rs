@@ -1,0 +1,362 @@
+//! `/admin/participants` (search, freeze / unfreeze / ban) and `/admin/equivalents` (list,
+//! create, activate / deactivate).
+
+use std::fmt::Write as _;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use geo_protocol::Precision;
+use serde_json::json;
+
+use super::html::{badge, csrf_field, html_escape, pager, parse_form, short, url_encode};
+use super::{action_reply, page_number, query, render, AdminSession, PageError, PageResult};
+use crate::api::util::{fmt_time, parse_code, parse_pid};
+use crate::api::{views, AppState};
+use crate::engine::{Command, Reply};
+use crate::ledger::model::{EqId, Equivalent, Participant, ParticipantStatus};
+use crate::ledger::participants::{EquivalentPatch, NewEquivalent};
+
+const PER_PAGE: usize = 50;
+
+fn button(label: &str, url: &str, target: &str, confirm: Option<&str>, class: &str) -> String {
+    let confirm = confirm
+        .map(|c| format!(" hx-confirm=\"{}\"", html_escape(c)))
+        .unwrap_or_default();
+    format!(
+        "<button type=\"button\" class=\"btn small {class}\" hx-post=\"{}\" hx-target=\"#{}\" hx-swap=\"outerHTML\"{confirm}>{}</button>",
+        html_escape(url),
+        html_escape(target),
+        html_escape(label)
+    )
+}
+
+/// One participant row (its id `p-<pid>` is the target of its buttons).
+fn participant_row(p: &Participant) -> String {
+    let pid = p.pid.as_str();
+    let row_id = format!("p-{pid}");
+    let base = format!("/admin/participants/{}", url_encode(pid));
+    let mut actions = String::new();
+    match p.status {
+        ParticipantStatus::Active => {
+            actions.push_str(&button(
+                "Freeze",
+                &format!("{base}/freeze"),
+                &row_id,
+                None,
+                "warn",
+            ));
+            actions.push_str(&button(
+                "Ban",
+                &format!("{base}/ban"),
+                &row_id,
+                Some(&format!("Ban {}? Their tokens are revoked.", p.display_name)),
+                "danger",
+            ));
+        }
+        ParticipantStatus::Suspended => {
+            actions.push_str(&button(
+                "Unfreeze",
+                &format!("{base}/unfreeze"),
+                &row_id,
+                None,
+                "",
+            ));
+            actions.push_str(&button(
+                "Ban",
+                &format!("{base}/ban"),
+                &row_id,
+                Some(&format!("Ban {}? Their tokens are revoked.", p.display_name)),
+                "danger",
+            ));
+        }
+        ParticipantStatus::Deleted => {
+            actions.push_str(&button("Unban", &format!("{base}/unban"), &row_id, None, ""));
+        }
+        ParticipantStatus::Left => {}
+    }
+    format!(
+        "<tr id=\"{}\"><td class=\"name\">{}</td><td>{}</td><td>{}</td><td class=\"status\">{}</td><td class=\"num\">{}</td><td class=\"time\">{}</td><td class=\"actions\">{actions}</td></tr>",
+        html_escape(&row_id),
+        html_escape(&p.display_name),
+        short(pid),
+        html_escape(&p.kind),
+        badge(p.status.as_str()),
+        p.verification_level,
+        html_escape(&fmt_time(p.created_at)),
+    )
+}
+
+/// `GET /admin/participants?q=&status=&page=`.
+pub async fn participants(
+    State(state): State<AppState>,
+    session: AdminSession,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
+    let q = query(raw.as_deref());
+    let page = page_number(&q);
+    let needle = q.get("q").map(|s| s.trim().to_lowercase()).unwrap_or_default();
+    let status = q.get("status").and_then(|s| ParticipantStatus::parse(s));
+    let skip = usize::try_from(page - 1).unwrap_or(0).saturating_mul(PER_PAGE);
+    let (rows, total, more) = state
+        .engine()
+        .read(|l| {
+            let mut matching = l
+                .participants()
+                .iter()
+                .filter(|p| status.is_none_or(|s| p.status == s))
+                .filter(|p| {
+                    needle.is_empty()
+                        || p.display_name.to_lowercase().contains(&needle)
+                        || p.pid.as_str().to_lowercase().contains(&needle)
+                });
+            let rows: Vec<String> = matching
+                .by_ref()
+                .skip(skip)
+                .take(PER_PAGE)
+                .map(participant_row)
+                .collect();
+            let more = matching.next().is_some();
+            (rows, l.participants().len(), more)
+        })
+        .await;
+    let mut body = String::with_capacity(4096 + rows.len() * 400);
+    let _ = write!(
+        body,
+        "<form class=\"filters\" method=\"get\" action=\"/admin/participants\">\
+         <input type=\"search\" name=\"q\" placeholder=\"name or PID\" value=\"{}\">\
+         <select name=\"status\"><option value=\"\">any status</option>",
+        html_escape(&needle)
+    );
+    for s in ["active", "suspended", "left", "deleted"] {
+        let sel = if status.map(ParticipantStatus::as_str) == Some(s) {
+            " selected"
+        } else {
+            ""
+        };
+        let _ = write!(body, "<option value=\"{s}\"{sel}>{s}</option>");
+    }
+    let _ = write!(
+        body,
+        "</select><button class=\"btn small\" type=\"submit\">Filter</button><span class=\"muted\">{total} registered</span></form>"
+    );
+    body.push_str(
+        "<table id=\"participants\"><thead><tr><th>Name</th><th>PID</th><th>Type</th><th>Status</th>\
+         <th class=\"num\">Verif.</th><th>Registered</th><th>Actions</th></tr></thead><tbody>",
+    );
+    if rows.is_empty() {
+        body.push_str("<tr><td colspan=\"7\" class=\"muted\">No participants match.</td></tr>");
+    }
+    for r in &rows {
+        body.push_str(r);
+    }
+    body.push_str("</tbody></table>");
+    let base = format!(
+        "/admin/participants?q={}&status={}",
+        url_encode(&needle),
+        status.map_or("", ParticipantStatus::as_str)
+    );
+    body.push_str(&pager(&base, page, more));
+    Ok(render("Participants", "participants", &session, &body))
+}
+
+/// `POST /admin/participants/{pid}/{freeze|unfreeze|ban|unban}`: answers the updated row.
+pub async fn participant_action(
+    State(state): State<AppState>,
+    session: AdminSession,
+    Path((pid, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> PageResult {
+    session.check_csrf(&headers, &parse_form(&body))?;
+    let pid = parse_pid(&pid, "pid")?;
+    let status = match action.as_str() {
+        "freeze" => ParticipantStatus::Suspended,
+        "unfreeze" | "unban" => ParticipantStatus::Active,
+        "ban" => ParticipantStatus::Deleted,
+        _ => return Err(PageError::new(StatusCode::NOT_FOUND, "no such action")),
+    };
+    let reply = state
+        .submit(Command::SetParticipantStatus {
+            pid: pid.clone(),
+            status,
+        })
+        .await?;
+    let Reply::Participant(p) = reply else {
+        return Err(PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unexpected reply",
+        ));
+    };
+    if status == ParticipantStatus::Deleted {
+        state.auth().revoke_participant(&pid);
+    }
+    state.log_admin(
+        &format!("participant.{action}"),
+        "participant",
+        pid.as_str(),
+        Some("admin pages"),
+        json!({ "status": p.status.as_str() }),
+    );
+    Ok(action_reply(&headers, participant_row(&p), "/admin/participants"))
+}
+
+fn equivalent_row(e: &Equivalent, usage: (usize, usize)) -> String {
+    let code = e.code.as_str();
+    let row_id = format!("eq-{code}");
+    let base = format!("/admin/equivalents/{}", url_encode(code));
+    let action = if e.is_active {
+        button(
+            "Deactivate",
+            &format!("{base}/deactivate"),
+            &row_id,
+            Some(&format!("Deactivate {code}? No new lines or payments.")),
+            "warn",
+        )
+    } else {
+        button("Activate", &format!("{base}/activate"), &row_id, None, "")
+    };
+    format!(
+        "<tr id=\"{}\"><td><strong>{}</strong></td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"time\">{}</td><td class=\"actions\">{action}</td></tr>",
+        html_escape(&row_id),
+        html_escape(code),
+        html_escape(e.symbol.as_deref().unwrap_or("")),
+        html_escape(e.description.as_deref().unwrap_or("")),
+        e.precision.get(),
+        badge(if e.is_active { "active" } else { "inactive" }),
+        usage.0,
+        usage.1,
+        html_escape(&fmt_time(e.created_at)),
+    )
+}
+
+async fn equivalent_rows(state: &AppState) -> String {
+    state
+        .engine()
+        .read(|l| {
+            l.equivalents()
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let usage = EqId::try_from(i).map_or((0, 0), |id| l.equivalent_usage(id));
+                    equivalent_row(e, usage)
+                })
+                .collect::<String>()
+        })
+        .await
+}
+
+/// `GET /admin/equivalents`.
+pub async fn equivalents(State(state): State<AppState>, session: AdminSession) -> PageResult {
+    let rows = equivalent_rows(&state).await;
+    let mut body = String::with_capacity(4096 + rows.len());
+    let _ = write!(
+        body,
+        "<table><thead><tr><th>Code</th><th>Symbol</th><th>Description</th><th class=\"num\">Precision</th>\
+         <th>Status</th><th class=\"num\">Open lines</th><th class=\"num\">Debts</th><th>Created</th><th>Actions</th></tr></thead>\
+         <tbody id=\"eq-rows\">{rows}</tbody></table>\
+         <h2>New equivalent</h2>\
+         <form class=\"inline-form\" id=\"new-equivalent\" method=\"post\" action=\"/admin/equivalents\" hx-post=\"/admin/equivalents\" hx-target=\"#eq-rows\" hx-swap=\"innerHTML\">{}\
+         <label>Code <input name=\"code\" required maxlength=\"16\" pattern=\"[A-Za-z0-9_]{{1,16}}\" placeholder=\"e.g. KWH\"></label>\
+         <label>Precision <input name=\"precision\" type=\"number\" min=\"0\" max=\"8\" value=\"2\" required></label>\
+         <label>Symbol <input name=\"symbol\" maxlength=\"8\"></label>\
+         <label>Description <input name=\"description\" maxlength=\"200\"></label>\
+         <button class=\"btn primary\" type=\"submit\">Create</button></form>",
+        csrf_field(&session.csrf)
+    );
+    Ok(render("Equivalents", "equivalents", &session, &body))
+}
+
+fn non_empty(v: Option<&String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// `POST /admin/equivalents` (form `code`, `precision`, `symbol`, `description`): answers the
+/// rows of the equivalents table.
+pub async fn create_equivalent(
+    State(state): State<AppState>,
+    session: AdminSession,
+    headers: HeaderMap,
+    body: Bytes,
+) -> PageResult {
+    let form = parse_form(&body);
+    session.check_csrf(&headers, &form)?;
+    let code = parse_code(form.get("code").map(|s| s.trim()).unwrap_or(""), "code")?;
+    let precision = form
+        .get("precision")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map_or(Ok(2), str::parse::<u8>)
+        .map_err(|_| PageError::bad_request("precision must be a number from 0 to 8"))?;
+    let precision = Precision::new(precision).map_err(|e| PageError::bad_request(e.to_string()))?;
+    let reply = state
+        .submit(Command::CreateEquivalent(NewEquivalent {
+            code: code.clone(),
+            precision,
+            symbol: non_empty(form.get("symbol")),
+            description: non_empty(form.get("description")),
+            metadata: json!({}),
+        }))
+        .await?;
+    if let Reply::Equivalent(e) = &reply {
+        state.log_admin(
+            "equivalent.create",
+            "equivalent",
+            code.as_str(),
+            Some("admin pages"),
+            views::equivalent(e),
+        );
+    }
+    Ok(action_reply(
+        &headers,
+        equivalent_rows(&state).await,
+        "/admin/equivalents",
+    ))
+}
+
+/// `POST /admin/equivalents/{code}/{activate|deactivate}`: answers the updated row.
+pub async fn equivalent_action(
+    State(state): State<AppState>,
+    session: AdminSession,
+    Path((code, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> PageResult {
+    session.check_csrf(&headers, &parse_form(&body))?;
+    let code = parse_code(&code, "code")?;
+    let is_active = match action.as_str() {
+        "activate" => true,
+        "deactivate" => false,
+        _ => return Err(PageError::new(StatusCode::NOT_FOUND, "no such action")),
+    };
+    let reply = state
+        .submit(Command::UpdateEquivalent {
+            code: code.clone(),
+            patch: EquivalentPatch {
+                is_active: Some(is_active),
+                ..EquivalentPatch::default()
+            },
+        })
+        .await?;
+    let Reply::Equivalent(e) = reply else {
+        return Err(PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unexpected reply",
+        ));
+    };
+    state.log_admin(
+        "equivalent.update",
+        "equivalent",
+        code.as_str(),
+        Some("admin pages"),
+        views::equivalent(&e),
+    );
+    let row = state
+        .engine()
+        .read(|l| {
+            let usage = l.eq_id(&code).map_or((0, 0), |id| l.equivalent_usage(id));
+            equivalent_row(&e, usage)
+        })
+        .await;
+    Ok(action_reply(&headers, row, "/admin/equivalents"))
+}
