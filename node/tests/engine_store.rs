@@ -10,7 +10,7 @@ use common::*;
 use geo_node::engine::{Command, EngineError, Reply};
 use geo_node::ledger::lines::NewTrustLine;
 use geo_node::ledger::model::{ParticipantStatus, TxKind, TxState};
-use geo_node::store::{AuditFilter, SqliteStore, Store, TxFilter};
+use geo_node::store::{AuditFilter, PostgresStore, SqliteStore, Store, TxFilter};
 
 async fn story(backend: &Backend) {
     let name = backend.name();
@@ -427,6 +427,41 @@ async fn seeded_workload_with_restarts_on_every_backend() {
             }
         }
         engine.kill();
+        backend.cleanup().await;
+    }
+}
+
+/// One writer per database: while a hub's store is open, a second one on the same database is
+/// refused with `StoreError::Locked`; once the first is closed, the database opens again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_writer_on_the_same_database_is_refused() {
+    let mut backends = vec![Backend::sqlite()];
+    if let Some(pg) = Backend::postgres().await {
+        backends.push(pg);
+    }
+    for backend in backends {
+        let (first, second) = match &backend {
+            Backend::Sqlite { url, .. } => {
+                let first: Arc<dyn Store> = Arc::new(SqliteStore::open(url).await.unwrap());
+                let second = SqliteStore::open(url).await.err().map(|e| e.to_string());
+                (first, second)
+            }
+            Backend::Postgres { url, .. } => {
+                let first: Arc<dyn Store> = Arc::new(PostgresStore::open(url).await.unwrap());
+                let second = PostgresStore::open(url).await.err().map(|e| e.to_string());
+                (first, second)
+            }
+            Backend::Memory(_) => unreachable!("only durable backends are locked"),
+        };
+        let name = first.backend();
+        let second = second.unwrap_or_else(|| panic!("{name}: a second writer was let in"));
+        assert!(second.contains("another hub"), "{name}: {second}");
+        // The first store still works; after it closes, the database can be opened again.
+        first.ping().await.unwrap();
+        first.close().await;
+        let again = backend.open().await;
+        again.ping().await.unwrap();
+        again.close().await;
         backend.cleanup().await;
     }
 }

@@ -13,6 +13,7 @@ use crate::ledger::snapshot::{ChangeSet, Checkpoint, Snapshot};
 
 pub mod memory;
 pub mod sql;
+pub mod writer_lock;
 
 pub use memory::MemoryStore;
 pub use sql::{PostgresStore, SqliteStore};
@@ -43,6 +44,9 @@ pub enum StoreError {
     /// Injected by tests.
     #[error("injected fault: {0}")]
     Injected(String),
+    /// Another hub holds the database's writer lock (or the lock cannot be taken).
+    #[error("database locked: {0}")]
+    Locked(String),
 }
 
 /// Filter of transaction listings.

@@ -15,6 +15,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row};
 
+use super::writer_lock::WriterLock;
 use super::{AuditFilter, BoxFuture, Store, StoreError, TxFilter};
 use crate::ledger::graph::LineStatus;
 use crate::ledger::model::{
@@ -653,7 +654,12 @@ macro_rules! sql_store {
             }
 
             fn close(&self) -> BoxFuture<'_, ()> {
-                Box::pin(self.pool.close())
+                Box::pin(async {
+                    // The pool first: closing waits for a commit still in flight, and only
+                    // then may another writer take the database.
+                    self.pool.close().await;
+                    self.writer_lock.release().await;
+                })
             }
         }
     };
@@ -663,6 +669,7 @@ macro_rules! sql_store {
 pub struct SqliteStore {
     pool: SqlitePool,
     faults: FaultBudget,
+    writer_lock: WriterLock,
 }
 
 impl SqliteStore {
@@ -680,6 +687,16 @@ impl SqliteStore {
             .pragma("mmap_size", "1073741824")
             .pragma("wal_autocheckpoint", "10000")
             .pragma("temp_store", "memory");
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let writer_lock = if in_memory {
+            WriterLock::none()
+        } else {
+            if let Some(dir) = opts.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Locked(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            WriterLock::sqlite(opts.get_filename())?
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
@@ -688,6 +705,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             faults: FaultBudget::default(),
+            writer_lock,
         })
     }
 }
@@ -696,11 +714,13 @@ impl SqliteStore {
 pub struct PostgresStore {
     pool: PgPool,
     faults: FaultBudget,
+    writer_lock: WriterLock,
 }
 
 impl PostgresStore {
     /// Connects to the database a `postgres://` URL names and applies migrations.
     pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let writer_lock = WriterLock::postgres(url).await?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
@@ -710,6 +730,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             faults: FaultBudget::default(),
+            writer_lock,
         })
     }
 }
