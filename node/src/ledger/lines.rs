@@ -149,6 +149,7 @@ impl Ledger {
             updated_at: now,
         });
         self.line_by_id.insert(req.id, index);
+        self.note_pending_blocks(index);
         self.sync_slot(index);
         self.dirty.lines.insert(index);
         self.line_tx(TxKind::TrustLineCreate, index, now, json!({}));
@@ -192,6 +193,7 @@ impl Ledger {
         line.policy = graph_policy;
         line.blocked_pids = policy.blocked_participants;
         line.updated_at = now;
+        self.note_pending_blocks(index);
         self.sync_slot(index);
         self.dirty.lines.insert(index);
         self.line_tx(TxKind::TrustLineUpdate, index, now, json!({}));

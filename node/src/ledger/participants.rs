@@ -75,16 +75,14 @@ impl Ledger {
             book.graph.ensure_nodes(self.participants.len());
         }
         // A newly registered participant may be named in existing `blocked_participants` lists.
-        let blocked_on: Vec<u32> = self
-            .lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.blocked_pids.iter().any(|b| b == self.pid(node)))
-            .map(|(i, _)| i as u32)
-            .collect();
-        for i in blocked_on {
-            self.lines[i as usize].policy.blocked.push(node);
-            self.sync_slot(i);
+        let pid = self.participants[node as usize].pid.clone();
+        let pending = self.pending_blocks.remove(&pid).unwrap_or_default();
+        for i in pending {
+            let line = &self.lines[i as usize];
+            if line.blocked_pids.contains(&pid) && !line.policy.blocked.contains(&node) {
+                self.lines[i as usize].policy.blocked.push(node);
+                self.sync_slot(i);
+            }
         }
         self.dirty.participants.insert(node);
         Ok(node)

@@ -95,6 +95,10 @@ pub struct Ledger {
     pub(crate) dirty: Dirty,
     /// Participants that are not active (kept off every route).
     pub(crate) inactive: BTreeSet<NodeId>,
+    /// Lines whose `blocked_participants` name a PID that is not registered (yet), by that PID;
+    /// a registration applies them without scanning every line. Entries may be stale (the line's
+    /// policy changed since) and are checked when used.
+    pub(crate) pending_blocks: HashMap<Pid, Vec<u32>>,
 }
 
 /// Why a snapshot cannot be loaded.
@@ -135,6 +139,7 @@ impl Ledger {
             router: Router::new(),
             dirty: Dirty::default(),
             inactive: BTreeSet::new(),
+            pending_blocks: HashMap::new(),
         }
     }
 
@@ -331,6 +336,19 @@ impl Ledger {
                 .iter()
                 .filter_map(|p| self.by_pid.get(p).copied())
                 .collect(),
+        }
+    }
+
+    /// Remembers the unregistered PIDs that line `index` blocks (see `pending_blocks`).
+    pub(crate) fn note_pending_blocks(&mut self, index: u32) {
+        let line = &self.lines[index as usize];
+        for pid in &line.blocked_pids {
+            if !self.by_pid.contains_key(pid) {
+                let lines = self.pending_blocks.entry(pid.clone()).or_default();
+                if lines.last() != Some(&index) {
+                    lines.push(index);
+                }
+            }
         }
     }
 
@@ -624,6 +642,7 @@ impl Ledger {
             if l.line_by_id.insert(row.id, index).is_some() {
                 return Err(bad(format!("trust line {} twice", row.id)));
             }
+            l.note_pending_blocks(index);
             if from == to {
                 return Err(bad(format!("trust line {} to itself", row.id)));
             }
