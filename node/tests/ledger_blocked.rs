@@ -110,12 +110,20 @@ fn scenario(block: bool, restart: bool) -> TxState {
 
 #[test]
 fn a_block_on_a_later_participant_applies_when_it_registers() {
-    assert_eq!(scenario(false, false), TxState::Committed, "control: the route works");
+    assert_eq!(
+        scenario(false, false),
+        TxState::Committed,
+        "control: the route works"
+    );
     assert_eq!(scenario(true, false), TxState::Aborted);
 }
 
 #[test]
 fn a_block_loaded_from_the_store_applies_when_the_participant_registers() {
-    assert_eq!(scenario(false, true), TxState::Committed, "control: the route works");
+    assert_eq!(
+        scenario(false, true),
+        TxState::Committed,
+        "control: the route works"
+    );
     assert_eq!(scenario(true, true), TxState::Aborted);
 }
