@@ -129,14 +129,41 @@ async fn hub(args: HubArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, db = %args.db, "hub listening");
     println!("geo hub listening on http://{addr} (API under /api/v1)");
     let state = AppState::new(engine, config);
+    let store = state.engine().store().clone();
     api::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
+        shutdown_signal().await;
         tracing::info!("shutting down");
     })
     .await
     .context("serving")?;
+    // Every acknowledged payment is already committed; closing the pool checkpoints SQLite's
+    // WAL and releases the database's writer lock.
+    store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what service managers send) on Unix.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn bench(global: &cli::commands::Global, args: cli::bench::BenchArgs) -> anyhow::Result<()> {
