@@ -176,54 +176,34 @@ fn client_verbs_against_a_real_hub() {
     assert!(!forbidden.status.success());
     assert!(stderr(&forbidden).contains("FORBIDDEN"), "{}", stderr(&forbidden));
 
+    let pay_ab = |amount: &str| {
+        hub.geo(
+            home,
+            &[
+                "--key",
+                a,
+                "pay",
+                "--to",
+                &b_pid,
+                "--equivalent",
+                "UAH",
+                "--amount",
+                amount,
+            ],
+        )
+    };
     // A bad amount: non-zero exit with the server's code.
-    let bad = hub.geo(
-        home,
-        &[
-            "--key",
-            a,
-            "pay",
-            "--to",
-            &b_pid,
-            "--equivalent",
-            "UAH",
-            "--amount",
-            "10.505",
-        ],
-    );
+    let bad = pay_ab("10.505");
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("INVALID_AMOUNT"), "{}", stderr(&bad));
-    let neg = hub.geo(
-        home,
-        &[
-            "--key",
-            a,
-            "pay",
-            "--to",
-            &b_pid,
-            "--equivalent",
-            "UAH",
-            "--amount",
-            "-1",
-        ],
-    );
+    let neg = pay_ab("-1");
     assert!(!neg.status.success());
     assert!(stderr(&neg).contains("INVALID_AMOUNT"), "{}", stderr(&neg));
+    let zero = pay_ab("0");
+    assert!(!zero.status.success());
+    assert!(stderr(&zero).contains("INVALID_AMOUNT"), "{}", stderr(&zero));
     // An unroutable payment is reported ABORTED and fails.
-    let over = hub.geo(
-        home,
-        &[
-            "--key",
-            a,
-            "pay",
-            "--to",
-            &b_pid,
-            "--equivalent",
-            "UAH",
-            "--amount",
-            "1000",
-        ],
-    );
+    let over = pay_ab("1000");
     assert!(!over.status.success());
     assert_eq!(json_out(&over)["status"], "ABORTED");
     assert!(stderr(&over).contains("aborted"), "{}", stderr(&over));
