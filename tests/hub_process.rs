@@ -31,8 +31,12 @@ fn command(db: &str) -> Command {
 
 /// Starts a hub and waits for its "listening on" line.
 fn start(db: &str) -> Hub {
-    let mut child = command(db).spawn().expect("spawn geo hub");
-    let stdout = child.stdout.take().expect("stdout");
+    // The Hub owns the child from the start, so that its Drop reaps it on every path.
+    let mut hub = Hub {
+        child: command(db).spawn().expect("spawn geo hub"),
+        addr: String::new(),
+    };
+    let stdout = hub.child.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel::<String>();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -47,8 +51,8 @@ fn start(db: &str) -> Hub {
             .recv_timeout(Duration::from_secs(60))
             .expect("the hub announces its address");
         if let Some(rest) = line.strip_prefix("geo hub listening on http://") {
-            let addr = rest.split_whitespace().next().expect("address").to_owned();
-            return Hub { child, addr };
+            hub.addr = rest.split_whitespace().next().expect("address").to_owned();
+            return hub;
         }
     }
 }

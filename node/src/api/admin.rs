@@ -3,20 +3,23 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::Json;
-use geo_protocol::Precision;
+use geo_protocol::{EquivalentCode, Pid, Precision};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::analytics::{self, Share};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Admin, ApiJson, ApiQuery};
 use super::participants::{search, SearchQuery};
-use super::util::{fmt_atoms, paging, parse_code, parse_pid};
+use super::util::{paging, parse_code, parse_pid};
 use super::views;
 use super::AppState;
 use crate::engine::{Command, Reply};
 use crate::ledger::graph::LineStatus;
-use crate::ledger::model::{EqId, ParticipantStatus};
+use crate::ledger::model::{ParticipantStatus, TxKind, TxRecord, TxState};
 use crate::ledger::participants::{EquivalentPatch, NewEquivalent};
+use crate::ledger::LedgerError;
+use crate::store::{EquivalentReferences, TxFilter};
 
 /// The admin routes (nested under `/admin`).
 pub fn router() -> axum::Router<AppState> {
@@ -26,12 +29,23 @@ pub fn router() -> axum::Router<AppState> {
         .route("/config", get(get_config).patch(patch_config))
         .route("/feature-flags", get(get_flags).patch(patch_flags))
         .route("/participants", get(participants))
+        .route("/participants/stats", get(participants_stats))
+        .route("/participants/{pid}/metrics", get(participant_metrics))
         .route("/participants/{pid}/{action}", post(participant_action))
         .route("/equivalents", get(equivalents).post(create_equivalent))
-        .route("/equivalents/{code}", axum::routing::patch(update_equivalent))
+        .route(
+            "/equivalents/{code}",
+            axum::routing::patch(update_equivalent).delete(delete_equivalent),
+        )
+        .route("/equivalents/{code}/usage", get(equivalent_usage))
+        .route("/migrations", get(migrations))
         .route("/trustlines", get(trustlines))
+        .route("/trustlines/bottlenecks", get(trustline_bottlenecks))
+        .route("/liquidity/summary", get(liquidity_summary))
+        .route("/clearing/cycles", get(clearing_cycles))
         .route("/audit-log", get(audit_log))
         .route("/graph/snapshot", get(graph_snapshot))
+        .route("/graph/ego", get(graph_ego))
         .route("/transactions/{tx_id}/abort", post(abort_tx))
 }
 
@@ -460,41 +474,16 @@ async fn graph_snapshot(
     let out = state
         .engine()
         .read(|l| -> ApiResult<Value> {
-            let eqs: Vec<EqId> = match &code {
-                Some(c) => vec![l.eq_id(c)?],
-                None => (0..l.equivalents().len())
-                    .filter_map(|i| EqId::try_from(i).ok())
-                    .collect(),
-            };
-            let mut nodes = Vec::new();
-            for (i, p) in l.participants().iter().enumerate() {
-                let Ok(node) = u32::try_from(i) else { continue };
-                let mut net = Map::new();
-                for &eq in &eqs {
-                    let e = l.equivalent_at(eq);
-                    let pos = views::position(l, eq, node);
-                    net.insert(
-                        e.code.to_string(),
-                        Value::String(fmt_atoms(pos.credit - pos.debt, e.precision)),
-                    );
-                }
-                nodes.push(json!({
-                    "id": p.pid.as_str(), "name": p.display_name, "type": p.kind,
-                    "status": p.status.as_str(), "net_balance": net,
-                }));
-            }
+            let eqs = analytics::eq_ids(l, code.as_ref())?;
+            let nodes: Vec<Value> = (0..l.participants().len())
+                .filter_map(|i| u32::try_from(i).ok())
+                .map(|node| analytics::graph_node(l, node, &eqs))
+                .collect();
             let links: Vec<Value> = l
                 .lines()
                 .iter()
                 .filter(|line| eqs.contains(&line.eq) && line.status != LineStatus::Closed)
-                .map(|line| {
-                    let mut v = views::trust_line(l, line);
-                    if let Value::Object(m) = &mut v {
-                        m.insert("source".into(), m.get("from").cloned().unwrap_or(Value::Null));
-                        m.insert("target".into(), m.get("to").cloned().unwrap_or(Value::Null));
-                    }
-                    v
-                })
+                .map(|line| analytics::graph_link(l, line))
                 .collect();
             Ok(json!({ "equivalent": code.as_ref().map(|c| c.to_string()), "nodes": nodes, "links": links }))
         })
@@ -531,4 +520,414 @@ async fn abort_tx(
     Ok(Json(
         json!({ "tx_id": tx.tx_id, "status": tx.state.as_str().to_ascii_lowercase() }),
     ))
+}
+
+// ------------------------------------------------------------------------------------------------
+// Analytics (pure computations in `analytics.rs`)
+
+/// Most committed payments read per direction by `GET /participants/{pid}/metrics`.
+const PAYMENT_SCAN: usize = 10_000;
+
+/// Most cycles listed per equivalent by `GET /clearing/cycles`.
+const CYCLES_PER_EQUIVALENT: usize = 100;
+
+/// `threshold` (a share from 0 to 1, default 0.10).
+fn threshold(text: Option<&str>) -> ApiResult<Share> {
+    text.map_or(Ok(Share::DEFAULT_THRESHOLD), |t| {
+        Share::parse(t).map_err(|e| ApiError::validation(format!("threshold: {e}")))
+    })
+}
+
+/// `limit` of the bottleneck listings (1-50, default 10).
+fn top_limit(limit: Option<i64>) -> ApiResult<usize> {
+    let n = limit.unwrap_or(10);
+    if !(1..=50).contains(&n) {
+        return Err(ApiError::validation("limit must be from 1 to 50"));
+    }
+    usize::try_from(n).map_err(ApiError::internal)
+}
+
+fn opt_code(text: Option<&str>) -> ApiResult<Option<EquivalentCode>> {
+    text.map(|c| parse_code(c, "equivalent")).transpose()
+}
+
+async fn participants_stats(State(state): State<AppState>, _a: Admin) -> Json<Value> {
+    Json(state.engine().read(analytics::participant_stats).await)
+}
+
+#[derive(Debug, Deserialize)]
+struct MetricsQuery {
+    equivalent: Option<String>,
+    threshold: Option<String>,
+}
+
+/// Committed payments of `pid` sent and received (newest first, at most [`PAYMENT_SCAN`] each),
+/// and whether that was all of them.
+async fn payments_of(
+    state: &AppState,
+    pid: &Pid,
+    code: Option<&EquivalentCode>,
+) -> ApiResult<(Vec<TxRecord>, Vec<TxRecord>, bool)> {
+    let scan = i64::try_from(PAYMENT_SCAN).map_err(ApiError::internal)?;
+    let mut out = Vec::new();
+    for outgoing in [true, false] {
+        let filter = TxFilter {
+            participant: Some(pid.to_string()),
+            outgoing: Some(outgoing),
+            kind: Some(TxKind::Payment),
+            state: Some(TxState::Committed),
+            equivalent: code.map(ToString::to_string),
+            limit: scan + 1,
+            ..TxFilter::default()
+        };
+        out.push(state.engine().store().transactions(&filter).await?);
+    }
+    let received = out.pop().unwrap_or_default();
+    let mut sent = out.pop().unwrap_or_default();
+    let complete = sent.len() <= PAYMENT_SCAN && received.len() <= PAYMENT_SCAN;
+    sent.truncate(PAYMENT_SCAN);
+    let mut received = received;
+    received.truncate(PAYMENT_SCAN);
+    Ok((sent, received, complete))
+}
+
+async fn participant_metrics(
+    State(state): State<AppState>,
+    _a: Admin,
+    Path(pid): Path<String>,
+    ApiQuery(q): ApiQuery<MetricsQuery>,
+) -> ApiResult<Json<Value>> {
+    let pid = parse_pid(&pid, "pid")?;
+    let code = opt_code(q.equivalent.as_deref())?;
+    let threshold = threshold(q.threshold.as_deref())?;
+    // Unknown participants and equivalents are refused before the store is read.
+    state
+        .engine()
+        .read(|l| -> Result<(), LedgerError> {
+            l.node(&pid)?;
+            analytics::eq_ids(l, code.as_ref())?;
+            Ok(())
+        })
+        .await?;
+    let (sent, received, complete) = payments_of(&state, &pid, code.as_ref()).await?;
+    let flows = analytics::payment_flows(&sent, &received);
+    let mut out = state
+        .engine()
+        .read(|l| -> Result<Value, LedgerError> {
+            let me = l.node(&pid)?;
+            let eqs = analytics::eq_ids(l, code.as_ref())?;
+            Ok(analytics::participant_metrics(l, me, &eqs, threshold, &flows))
+        })
+        .await?;
+    if let Value::Object(m) = &mut out {
+        m.insert(
+            "payments_scan".into(),
+            json!({
+                "limit": PAYMENT_SCAN,
+                "sent": sent.len(),
+                "received": received.len(),
+                "complete": complete,
+            }),
+        );
+    }
+    Ok(Json(out))
+}
+
+async fn equivalent_usage(
+    State(state): State<AppState>,
+    _a: Admin,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let code = parse_code(&code, "code")?;
+    let (lines, debts) = state
+        .engine()
+        .read(|l| l.eq_id(&code).map(|eq| analytics::equivalent_usage(l, eq)))
+        .await?;
+    let refs = state
+        .engine()
+        .store()
+        .equivalent_references(code.as_str())
+        .await?;
+    Ok(Json(json!({
+        "code": code.as_str(),
+        "trustlines": lines,
+        "debts": debts,
+        "integrity_checkpoints": refs.checkpoints,
+    })))
+}
+
+/// The body of `DELETE /admin/equivalents/{code}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeleteEquivalentRequest {
+    reason: String,
+}
+
+/// `409 EQUIVALENT_IN_USE`: what refers to the equivalent, and the way to retire it instead.
+fn in_use(code: &EquivalentCode, lines: usize, debts: usize, refs: &EquivalentReferences) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::CONFLICT,
+        "EQUIVALENT_IN_USE",
+        format!(
+            "equivalent {code} has been used ({lines} trust lines, {debts} debts, {} transactions, {} \
+             audit records) and cannot be deleted; deactivate it instead with \
+             PATCH /api/v1/admin/equivalents/{code} {{\"is_active\": false}}",
+            refs.transactions, refs.audit_records
+        ),
+    )
+    .with_details(json!({
+        "trustlines": lines,
+        "debts": debts,
+        "transactions": refs.transactions,
+        "audit_records": refs.audit_records,
+        "deactivate": {
+            "method": "PATCH",
+            "path": format!("/api/v1/admin/equivalents/{code}"),
+            "body": { "is_active": false },
+        },
+    }))
+}
+
+async fn delete_equivalent(
+    State(state): State<AppState>,
+    _a: Admin,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<DeleteEquivalentRequest>,
+) -> ApiResult<Json<Value>> {
+    let code = parse_code(&code, "code")?;
+    if body.reason.trim().is_empty() {
+        return Err(ApiError::validation("reason must not be empty"));
+    }
+    let usage = |state: AppState, code: EquivalentCode| async move {
+        let (lines, debts) = state
+            .engine()
+            .read(|l| l.eq_id(&code).map(|eq| analytics::equivalent_usage(l, eq)))
+            .await?;
+        let refs = state
+            .engine()
+            .store()
+            .equivalent_references(code.as_str())
+            .await?;
+        ApiResult::Ok((lines, debts, refs))
+    };
+    // History in the store is checked here; the writer checks lines, debts, locks and the
+    // transactions recorded since (see `Ledger::delete_equivalent`).
+    let (lines, debts, refs) = usage(state.clone(), code.clone()).await?;
+    if lines > 0 || debts > 0 || refs.transactions > 0 || refs.audit_records > 0 {
+        return Err(in_use(&code, lines, debts, &refs));
+    }
+    let deleted = match state
+        .submit(Command::DeleteEquivalent { code: code.clone() })
+        .await
+    {
+        Ok(Reply::Equivalent(e)) => e,
+        Ok(other) => return Err(ApiError::internal(format!("unexpected reply {other:?}"))),
+        Err(e) if e.code == "EQUIVALENT_IN_USE" => {
+            let (lines, debts, refs) = usage(state.clone(), code.clone()).await?;
+            return Err(in_use(&code, lines, debts, &refs));
+        }
+        Err(e) => return Err(e),
+    };
+    state.log_admin(
+        "equivalent.delete",
+        "equivalent",
+        code.as_str(),
+        Some(&body.reason),
+        views::equivalent(&deleted),
+    );
+    Ok(Json(json!({ "deleted": code.as_str() })))
+}
+
+async fn migrations(State(state): State<AppState>, _a: Admin) -> ApiResult<Json<Value>> {
+    let store = state.engine().store();
+    let m = store.migrations().await?;
+    let applied: Vec<Value> = m
+        .applied
+        .iter()
+        .map(|a| {
+            json!({
+                "version": a.version,
+                "description": a.description,
+                "installed_on": a.installed_on,
+                "success": a.success,
+                "checksum_matches": a.checksum_matches,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "backend": store.backend(),
+        "current_revision": m.current_revision().map(|v| v.to_string()),
+        "head_revision": m.head_revision().map(|v| v.to_string()),
+        "is_up_to_date": m.is_up_to_date(),
+        "pending": m.pending(),
+        "applied": applied,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct BottleneckQuery {
+    threshold: Option<String>,
+    limit: Option<i64>,
+    equivalent: Option<String>,
+}
+
+async fn trustline_bottlenecks(
+    State(state): State<AppState>,
+    _a: Admin,
+    ApiQuery(q): ApiQuery<BottleneckQuery>,
+) -> ApiResult<Json<Value>> {
+    let threshold = threshold(q.threshold.as_deref())?;
+    let limit = top_limit(q.limit)?;
+    let code = opt_code(q.equivalent.as_deref())?;
+    let out = state
+        .engine()
+        .read(|l| -> Result<Value, LedgerError> {
+            let eqs = analytics::eq_ids(l, code.as_ref())?;
+            let found = analytics::bottlenecks(l, &eqs, threshold);
+            Ok(json!({
+                "threshold": threshold.to_text(),
+                "limit": limit,
+                "equivalent": code.as_ref().map(EquivalentCode::as_str),
+                "total": found.len(),
+                "items": found.iter().take(limit).map(|b| analytics::bottleneck_json(l, b)).collect::<Vec<_>>(),
+            }))
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+async fn liquidity_summary(
+    State(state): State<AppState>,
+    _a: Admin,
+    ApiQuery(q): ApiQuery<BottleneckQuery>,
+) -> ApiResult<Json<Value>> {
+    let threshold = threshold(q.threshold.as_deref())?;
+    let limit = top_limit(q.limit)?;
+    let code = opt_code(q.equivalent.as_deref())?;
+    let out = state
+        .engine()
+        .read(|l| -> Result<Value, LedgerError> {
+            let items: Vec<Value> = analytics::eq_ids(l, code.as_ref())?
+                .into_iter()
+                .map(|eq| analytics::liquidity_json(l, &analytics::liquidity(l, eq, threshold), limit))
+                .collect();
+            Ok(json!({
+                "threshold": threshold.to_text(),
+                "limit": limit,
+                "equivalent": code.as_ref().map(EquivalentCode::as_str),
+                "items": items,
+            }))
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize)]
+struct AdminCyclesQuery {
+    participant_pid: Option<String>,
+    equivalent: Option<String>,
+    max_depth: Option<i64>,
+}
+
+async fn clearing_cycles(
+    State(state): State<AppState>,
+    _a: Admin,
+    ApiQuery(q): ApiQuery<AdminCyclesQuery>,
+) -> ApiResult<Json<Value>> {
+    let depth = q.max_depth.unwrap_or(6);
+    if !(3..=10).contains(&depth) {
+        return Err(ApiError::validation("max_depth must be from 3 to 10"));
+    }
+    let max_len = usize::try_from(depth).map_err(ApiError::internal)?;
+    let through = q
+        .participant_pid
+        .as_deref()
+        .map(|p| parse_pid(p, "participant_pid"))
+        .transpose()?;
+    let code = opt_code(q.equivalent.as_deref())?;
+    let out = state
+        .engine()
+        .read(|l| -> Result<Value, LedgerError> {
+            let node = through.as_ref().map(|p| l.node(p)).transpose()?;
+            let eqs = analytics::eq_ids(l, code.as_ref())?;
+            let found = analytics::cycles(l, &eqs, node, max_len, CYCLES_PER_EQUIVALENT);
+            Ok(json!({
+                "participant_pid": through.as_ref().map(Pid::as_str),
+                "equivalent": code.as_ref().map(EquivalentCode::as_str),
+                "max_depth": depth,
+                "searched_max_length": max_len.min(analytics::SEARCHED_CYCLE_LEN),
+                "total": found.len(),
+                "items": found.iter().map(|(eq, c)| analytics::cycle_json(l, *eq, c)).collect::<Vec<_>>(),
+            }))
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+/// `GET /graph/ego`: the query is read as pairs because `status` may repeat
+/// (`status=active&status=frozen`; a comma-separated list works too).
+async fn graph_ego(
+    State(state): State<AppState>,
+    _a: Admin,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
+) -> ApiResult<Json<Value>> {
+    let (mut pid, mut depth, mut equivalent) = (None, None, None);
+    let mut statuses: Vec<LineStatus> = Vec::new();
+    for (k, v) in &pairs {
+        match k.as_str() {
+            "pid" => pid = Some(v.as_str()),
+            "depth" => depth = Some(v.as_str()),
+            "equivalent" => equivalent = Some(v.as_str()),
+            "status" => {
+                for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    let s = LineStatus::parse(s)
+                        .ok_or_else(|| ApiError::validation("status must be active, frozen or closed"))?;
+                    if !statuses.contains(&s) {
+                        statuses.push(s);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let pid = parse_pid(pid.ok_or_else(|| ApiError::validation("pid is required"))?, "pid")?;
+    let depth: usize = match depth.unwrap_or("1") {
+        "1" => 1,
+        "2" => 2,
+        _ => return Err(ApiError::validation("depth must be 1 or 2")),
+    };
+    if statuses.is_empty() {
+        statuses = vec![LineStatus::Active, LineStatus::Frozen];
+    }
+    let code = opt_code(equivalent)?;
+    let out = state
+        .engine()
+        .read(|l| -> Result<Value, LedgerError> {
+            let center = l.node(&pid)?;
+            let eqs = analytics::eq_ids(l, code.as_ref())?;
+            let (nodes, links) = analytics::ego(l, center, depth, &eqs, &statuses);
+            let nodes: Vec<Value> = nodes
+                .iter()
+                .map(|&(n, d)| {
+                    let mut v = analytics::graph_node(l, n, &eqs);
+                    if let Value::Object(m) = &mut v {
+                        m.insert("depth".into(), json!(d));
+                    }
+                    v
+                })
+                .collect();
+            let links: Vec<Value> = links
+                .iter()
+                .map(|&i| analytics::graph_link(l, &l.lines()[i]))
+                .collect();
+            Ok(json!({
+                "pid": pid.as_str(),
+                "depth": depth,
+                "equivalent": code.as_ref().map(EquivalentCode::as_str),
+                "status": statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                "nodes": nodes,
+                "links": links,
+            }))
+        })
+        .await?;
+    Ok(Json(out))
 }

@@ -6,6 +6,7 @@
 //! listener with [`serve`]. Every failure leaves as the error envelope of [`error::ApiError`].
 
 pub mod admin;
+pub mod analytics;
 pub mod auth;
 pub mod error;
 pub mod extract;

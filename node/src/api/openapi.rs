@@ -329,6 +329,19 @@ const ADMIN_EQ_UPDATE: Body = Body {
     example: r#"{"description": "Ukrainian hryvnia", "is_active": true, "reason": "example"}"#,
 };
 
+const ADMIN_EQ_DELETE: Body = Body {
+    name: "AdminEquivalentDeleteRequest",
+    fields: &[req("reason", Ty::Str, "why; recorded in the admin audit log")],
+    signed: false,
+    example: r#"{"reason": "created by mistake"}"#,
+};
+
+const BOTTLENECKS: &[Field] = &[
+    opt("threshold", Ty::Str, "0.10"),
+    opt("limit", Ty::Int, "10"),
+    opt("equivalent", Ty::Str, "UAH"),
+];
+
 const PAGING: [Field; 2] = [opt("page", Ty::Int, "1"), opt("per_page", Ty::Int, "20")];
 
 const SEARCH: &[Field] = &[
@@ -549,6 +562,22 @@ pub const ROUTES: &[RouteDoc] = &[
     )
     .query(SEARCH),
     route(
+        "get",
+        "/admin/participants/stats",
+        A,
+        "Participants by status and type; how many have lines, debts, credits",
+    ),
+    route(
+        "get",
+        "/admin/participants/{pid}/metrics",
+        A,
+        "Position, lines, bottlenecks and payments of a participant",
+    )
+    .query(&[
+        opt("equivalent", Ty::Str, "UAH"),
+        opt("threshold", Ty::Str, "0.10"),
+    ]),
+    route(
         "post",
         "/admin/participants/{pid}/freeze",
         A,
@@ -585,6 +614,25 @@ pub const ROUTES: &[RouteDoc] = &[
         "Changes an equivalent (not its precision)",
     )
     .body(&ADMIN_EQ_UPDATE),
+    route(
+        "delete",
+        "/admin/equivalents/{code}",
+        A,
+        "Deletes an equivalent that was never used (409 otherwise)",
+    )
+    .body(&ADMIN_EQ_DELETE),
+    route(
+        "get",
+        "/admin/equivalents/{code}/usage",
+        A,
+        "Trust lines, debts and checkpoints of an equivalent",
+    ),
+    route(
+        "get",
+        "/admin/migrations",
+        A,
+        "Migrations of the store: applied, pending, up to date",
+    ),
     route("get", "/admin/trustlines", A, "All trust lines").query(&[
         opt("equivalent", Ty::Str, "UAH"),
         opt("creditor", Ty::Str, EXAMPLE_PID),
@@ -592,6 +640,31 @@ pub const ROUTES: &[RouteDoc] = &[
         opt("status", Ty::Str, "active"),
         PAGING[0],
         PAGING[1],
+    ]),
+    route(
+        "get",
+        "/admin/trustlines/bottlenecks",
+        A,
+        "Active lines with less than threshold of their limit available",
+    )
+    .query(BOTTLENECKS),
+    route(
+        "get",
+        "/admin/liquidity/summary",
+        A,
+        "Limits, debts, availability and bottlenecks per equivalent",
+    )
+    .query(BOTTLENECKS),
+    route(
+        "get",
+        "/admin/clearing/cycles",
+        A,
+        "Clearable debt cycles, optionally through one participant",
+    )
+    .query(&[
+        opt("participant_pid", Ty::Str, EXAMPLE_PID),
+        opt("equivalent", Ty::Str, "UAH"),
+        opt("max_depth", Ty::Int, "6"),
     ]),
     route("get", "/admin/audit-log", A, "Admin actions, newest first").query(&[
         opt("action", Ty::Str, "equivalent.create"),
@@ -607,6 +680,18 @@ pub const ROUTES: &[RouteDoc] = &[
         "Participants and trust lines as a graph",
     )
     .query(&[opt("equivalent", Ty::Str, "UAH")]),
+    route(
+        "get",
+        "/admin/graph/ego",
+        A,
+        "A participant's neighbourhood (depth 1 or 2) as a graph",
+    )
+    .query(&[
+        req("pid", Ty::Str, EXAMPLE_PID),
+        opt("depth", Ty::Int, "1"),
+        opt("equivalent", Ty::Str, "UAH"),
+        opt("status", Ty::StrList, "active"),
+    ]),
     route(
         "post",
         "/admin/transactions/{tx_id}/abort",
@@ -846,6 +931,10 @@ mod tests {
         agrees_with::<super::super::auth::RefreshRequest>(body_of("post", "/auth/refresh"));
         // `deny_unknown_fields`: accepting the example proves every documented field is known.
         agrees_with::<super::super::integrity::VerifyRequest>(body_of("post", "/integrity/verify"));
+        agrees_with::<super::super::admin::DeleteEquivalentRequest>(body_of(
+            "delete",
+            "/admin/equivalents/{code}",
+        ));
     }
 
     /// `(method, path)` pairs of the `.route(...)` calls in a router source file.

@@ -513,26 +513,10 @@ pub async fn cycles(
         .engine()
         .read(|l| -> Result<Value, LedgerError> {
             let eq = l.eq_id(&code)?;
-            let pr = l.equivalent_at(eq).precision;
             let cycles: Vec<Value> = l
                 .list_cycles(eq, depth, 100)
                 .iter()
-                .map(|c| {
-                    let n = c.nodes.len();
-                    Value::Array(
-                        (0..n)
-                            .map(|i| {
-                                let (d, cr) = (c.nodes[i], c.nodes[(i + 1) % n]);
-                                json!({
-                                    "debt_id": format!("{}:{}:{}", code, l.pid(d), l.pid(cr)),
-                                    "debtor": l.pid(d).as_str(),
-                                    "creditor": l.pid(cr).as_str(),
-                                    "amount": fmt_atoms(l.debt(eq, d, cr), pr),
-                                })
-                            })
-                            .collect(),
-                    )
-                })
+                .map(|c| Value::Array(super::analytics::cycle_edges(l, eq, c)))
                 .collect();
             Ok(json!({ "equivalent": code.as_str(), "cycles": cycles }))
         })

@@ -41,6 +41,11 @@ pub enum Command {
         /// Changes.
         patch: EquivalentPatch,
     },
+    /// Admin: delete an equivalent that was never used (see [`Ledger::delete_equivalent`]).
+    DeleteEquivalent {
+        /// Which.
+        code: EquivalentCode,
+    },
     /// Open a trust line.
     CreateLine(NewTrustLine),
     /// Change a trust line.
@@ -187,6 +192,7 @@ impl Command {
             Command::UpdateEquivalent { code, patch } => {
                 Reply::Equivalent(ledger.update_equivalent(code, patch.clone(), now)?.clone())
             }
+            Command::DeleteEquivalent { code } => Reply::Equivalent(ledger.delete_equivalent(code)?),
             Command::CreateLine(l) => Reply::Line(ledger.create_line(l.clone(), now)?.clone()),
             Command::UpdateLine(u) => Reply::Line(ledger.update_line(u.clone(), now)?.clone()),
             Command::CloseLine { id, by } => Reply::Line(ledger.close_line(id, by, now)?.clone()),

@@ -179,6 +179,71 @@ impl Ledger {
         Ok(&self.equivalents[id as usize])
     }
 
+    /// Deletes an equivalent that was never used: no trust line of any status, no debt, no
+    /// prepare lock, and no transaction or audit record of it in this ledger's memory (the
+    /// caller checks the store for older records first). Its pending checkpoints are dropped
+    /// with it; the equivalents after it move down one id. Returns the deleted record.
+    ///
+    /// Refused with [`LedgerError::EquivalentInUse`] otherwise: a used equivalent is
+    /// deactivated, never deleted, because stored history refers to it.
+    pub fn delete_equivalent(&mut self, code: &EquivalentCode) -> Result<Equivalent, LedgerError> {
+        let id = self.eq_id(code)?;
+        let used = self.lines.iter().any(|l| l.eq == id)
+            || self.books[id as usize].graph.pairs().iter().any(|p| p.debt != 0)
+            || self.locks.values().any(|l| l.eq == id)
+            || self.dirty.pairs.keys().any(|&(eq, _)| eq == id)
+            || self
+                .txs
+                .recent
+                .values()
+                .any(|t| t.equivalent.as_ref() == Some(code))
+            || self
+                .dirty
+                .transactions
+                .iter()
+                .any(|t| t.equivalent.as_ref() == Some(code))
+            || self.dirty.audit.iter().any(|a| &a.equivalent == code);
+        if used {
+            return Err(LedgerError::EquivalentInUse(code.to_string()));
+        }
+        let removed = self.equivalents.remove(id as usize);
+        self.books.remove(id as usize);
+        self.by_code.remove(code);
+        let shift = |eq: &mut EqId| {
+            if *eq > id {
+                *eq -= 1;
+            }
+        };
+        for v in self.by_code.values_mut() {
+            shift(v);
+        }
+        for l in &mut self.lines {
+            shift(&mut l.eq);
+        }
+        for l in self.locks.values_mut() {
+            shift(&mut l.eq);
+        }
+        let dirty = &mut self.dirty;
+        dirty.equivalents = std::mem::take(&mut dirty.equivalents)
+            .into_iter()
+            .filter(|&eq| eq != id)
+            .map(|mut eq| {
+                shift(&mut eq);
+                eq
+            })
+            .collect();
+        dirty.pairs = std::mem::take(&mut dirty.pairs)
+            .into_iter()
+            .map(|((mut eq, pair), before)| {
+                shift(&mut eq);
+                ((eq, pair), before)
+            })
+            .collect();
+        dirty.checkpoints.retain(|c| &c.equivalent != code);
+        dirty.equivalents_deleted.push(code.clone());
+        Ok(removed)
+    }
+
     /// Number of open lines and debts of an equivalent.
     pub fn equivalent_usage(&self, id: EqId) -> (usize, usize) {
         let lines = self

@@ -165,6 +165,9 @@ pub struct ChangeSet {
     pub audit: Vec<AuditRecord>,
     /// Checkpoints to append.
     pub checkpoints: Vec<Checkpoint>,
+    /// Equivalents to delete with their checkpoints, before anything else of the batch is
+    /// written (so that a code deleted and created again in one batch ends up created).
+    pub equivalents_deleted: Vec<EquivalentCode>,
 }
 
 impl ChangeSet {
@@ -179,5 +182,6 @@ impl ChangeSet {
             && self.transactions.is_empty()
             && self.audit.is_empty()
             && self.checkpoints.is_empty()
+            && self.equivalents_deleted.is_empty()
     }
 }

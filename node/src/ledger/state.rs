@@ -63,6 +63,8 @@ pub(crate) struct Dirty {
     pub transactions: Vec<TxRecord>,
     pub audit: Vec<AuditRecord>,
     pub checkpoints: Vec<Checkpoint>,
+    /// Equivalents deleted, in order (their rows and checkpoints are removed from the store).
+    pub equivalents_deleted: Vec<EquivalentCode>,
 }
 
 /// Recently recorded transactions (for replays) and fingerprints of all known tx ids.
@@ -493,7 +495,8 @@ impl Ledger {
             && d.locks.is_empty()
             && d.transactions.is_empty()
             && d.audit.is_empty()
-            && d.checkpoints.is_empty())
+            && d.checkpoints.is_empty()
+            && d.equivalents_deleted.is_empty())
     }
 
     /// The rows to persist for everything done since the last call, and a fresh change set.
@@ -503,6 +506,7 @@ impl Ledger {
             transactions: dirty.transactions,
             audit: dirty.audit,
             checkpoints: dirty.checkpoints,
+            equivalents_deleted: dirty.equivalents_deleted,
             ..ChangeSet::default()
         };
         cs.participants = dirty

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use geo_protocol::Amount;
 
-use super::{AuditFilter, BoxFuture, Store, StoreError, TxFilter};
+use super::{AuditFilter, BoxFuture, EquivalentReferences, MigrationStatus, Store, StoreError, TxFilter};
 use crate::ledger::graph::LineStatus;
 use crate::ledger::model::{AuditRecord, Equivalent, Participant, TxRecord, TxState};
 use crate::ledger::snapshot::{ChangeSet, Checkpoint, DebtRow, LineRow, LockRow, Snapshot};
@@ -141,6 +141,21 @@ impl Store for MemoryStore {
                     });
                 }
             }
+            // Like the SQL schemas' foreign keys: only an equivalent nothing refers to is deleted.
+            for code in &cs.equivalents_deleted {
+                let referred = t.lines.values().any(|l| &l.equivalent == code)
+                    || t.debts.keys().any(|(e, _, _)| e == code.as_str());
+                if referred {
+                    return Err(StoreError::Corrupt {
+                        table: "equivalents",
+                        detail: format!("{code} is still referred to"),
+                    });
+                }
+            }
+            for code in &cs.equivalents_deleted {
+                t.equivalents.remove(code.as_str());
+                t.checkpoints.retain(|c| &c.equivalent != code);
+            }
             t.lines = lines;
             for p in &cs.participants {
                 t.participants.insert(p.pid.to_string(), p.clone());
@@ -231,6 +246,36 @@ impl Store for MemoryStore {
             }
             Ok(last.into_values().collect())
         })
+    }
+
+    fn equivalent_references<'a>(
+        &'a self,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<EquivalentReferences, StoreError>> {
+        Box::pin(async move {
+            let t = self.tables()?;
+            let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+            Ok(EquivalentReferences {
+                transactions: count(
+                    t.transactions
+                        .iter()
+                        .filter(|x| x.equivalent.as_ref().is_some_and(|e| e.as_str() == code))
+                        .count(),
+                ),
+                audit_records: count(t.audit.iter().filter(|a| a.equivalent.as_str() == code).count()),
+                checkpoints: count(
+                    t.checkpoints
+                        .iter()
+                        .filter(|c| c.equivalent.as_str() == code)
+                        .count(),
+                ),
+            })
+        })
+    }
+
+    fn migrations(&self) -> BoxFuture<'_, Result<MigrationStatus, StoreError>> {
+        // Nothing to migrate: the tables are Rust collections.
+        Box::pin(async { Ok(MigrationStatus::default()) })
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {

@@ -87,6 +87,83 @@ pub struct AuditFilter {
     pub offset: i64,
 }
 
+/// A migration the binary carries (applied when a store opens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownMigration {
+    /// Version (the number the file name starts with).
+    pub version: i64,
+    /// Description (the rest of the file name).
+    pub description: String,
+}
+
+/// A migration recorded as applied in the database (sqlx's `_sqlx_migrations` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// Version.
+    pub version: i64,
+    /// Description.
+    pub description: String,
+    /// When it was applied, as the database renders the time stamp.
+    pub installed_on: Option<String>,
+    /// It ran to the end.
+    pub success: bool,
+    /// Its recorded checksum equals that of the binary's migration of the same version
+    /// (`None`: the binary has no migration of this version).
+    pub checksum_matches: Option<bool>,
+}
+
+/// The migrations of a store: what the binary carries and what the database applied.
+/// The memory store has neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// Migrations of the binary, by version.
+    pub known: Vec<KnownMigration>,
+    /// Migrations recorded in the database, by version.
+    pub applied: Vec<AppliedMigration>,
+}
+
+impl MigrationStatus {
+    /// The highest version applied successfully.
+    pub fn current_revision(&self) -> Option<i64> {
+        self.applied.iter().filter(|m| m.success).map(|m| m.version).max()
+    }
+
+    /// The highest version the binary carries.
+    pub fn head_revision(&self) -> Option<i64> {
+        self.known.iter().map(|m| m.version).max()
+    }
+
+    /// Versions of the binary not applied successfully.
+    pub fn pending(&self) -> Vec<i64> {
+        self.known
+            .iter()
+            .filter(|k| !self.applied.iter().any(|a| a.version == k.version && a.success))
+            .map(|k| k.version)
+            .collect()
+    }
+
+    /// Every migration of the binary is applied, none failed, and no checksum differs.
+    pub fn is_up_to_date(&self) -> bool {
+        self.pending().is_empty()
+            && self
+                .applied
+                .iter()
+                .all(|a| a.success && a.checksum_matches != Some(false))
+    }
+}
+
+/// Stored records that refer to an equivalent (besides trust lines and debts, which the ledger
+/// holds in memory).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EquivalentReferences {
+    /// Transactions of the equivalent.
+    pub transactions: u64,
+    /// Integrity audit records of the equivalent.
+    pub audit_records: u64,
+    /// Integrity checkpoints of the equivalent.
+    pub checkpoints: u64,
+}
+
 /// One storage backend.
 pub trait Store: Send + Sync + 'static {
     /// Short name (`sqlite`, `postgres`, `memory`).
@@ -106,6 +183,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Vec<AuditRecord>, StoreError>>;
     /// The latest checkpoint of each equivalent.
     fn latest_checkpoints(&self) -> BoxFuture<'_, Result<Vec<Checkpoint>, StoreError>>;
+    /// How many stored transactions, audit records and checkpoints refer to an equivalent.
+    fn equivalent_references<'a>(
+        &'a self,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<EquivalentReferences, StoreError>>;
+    /// The migrations the binary carries and those the database recorded as applied.
+    fn migrations(&self) -> BoxFuture<'_, Result<MigrationStatus, StoreError>>;
     /// Cheap liveness probe.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
     /// Closes every connection, waiting for those in use (and any transaction an aborted writer

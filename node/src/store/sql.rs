@@ -9,6 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use geo_protocol::{Amount, EquivalentCode, Pid, Precision};
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -16,7 +17,10 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row};
 
 use super::writer_lock::WriterLock;
-use super::{AuditFilter, BoxFuture, Store, StoreError, TxFilter};
+use super::{
+    AppliedMigration, AuditFilter, BoxFuture, EquivalentReferences, KnownMigration, MigrationStatus, Store,
+    StoreError, TxFilter,
+};
 use crate::ledger::graph::LineStatus;
 use crate::ledger::model::{
     AuditRecord, Equivalent, Participant, ParticipantStatus, TxKind, TxRecord, TxState,
@@ -49,6 +53,11 @@ impl FaultBudget {
         Ok(())
     }
 }
+
+/// The SQLite migrations (`migrations/sqlite`), embedded in the binary.
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+/// The PostgreSQL migrations (`migrations/postgres`), embedded in the binary.
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
 /// Rows per multi-row statement (keeps every statement far below SQLite's 32,766 parameters).
 const CHUNK: usize = 400;
@@ -102,7 +111,8 @@ macro_rules! sql_store {
         $backend:literal,
         num_in = $num_in:literal,
         num_out = $num_out:literal,
-        snapshot_sql = $snapshot_sql:literal
+        snapshot_sql = $snapshot_sql:literal,
+        migrator = $migrator:ident
     ) => {
         impl $name {
             /// The connection pool.
@@ -303,6 +313,21 @@ macro_rules! sql_store {
                     return Ok(());
                 }
                 let mut tx = self.pool.begin().await?;
+                // Deletions first: a code deleted and created again in one batch ends up created.
+                // The foreign keys of trust_lines and debts refuse deleting a used equivalent.
+                for chunk in cs.equivalents_deleted.chunks(CHUNK) {
+                    for (table, column) in [("integrity_checkpoints", "equivalent_code"), ("equivalents", "code")] {
+                        let mut qb: QueryBuilder<$db> =
+                            QueryBuilder::new(format!("DELETE FROM {table} WHERE {column} IN ("));
+                        let mut sep = qb.separated(", ");
+                        for code in chunk {
+                            sep.push_bind(code.to_string());
+                        }
+                        qb.push(")");
+                        self.faults.tick()?;
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                }
                 for chunk in cs.participants.chunks(CHUNK) {
                     let mut qb: QueryBuilder<$db> = QueryBuilder::new(
                         "INSERT INTO participants (pid, public_key, display_name, kind, profile, status, \
@@ -646,6 +671,71 @@ macro_rules! sql_store {
                 Box::pin(self.checkpoints_latest())
             }
 
+            fn equivalent_references<'a>(
+                &'a self,
+                code: &'a str,
+            ) -> BoxFuture<'a, Result<EquivalentReferences, StoreError>> {
+                Box::pin(async move {
+                    let row = sqlx::query(
+                        "SELECT (SELECT COUNT(*) FROM transactions WHERE equivalent = $1) AS transactions, \
+                         (SELECT COUNT(*) FROM integrity_audit_log WHERE equivalent_code = $1) AS audit_records, \
+                         (SELECT COUNT(*) FROM integrity_checkpoints WHERE equivalent_code = $1) AS checkpoints",
+                    )
+                    .bind(code)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    let count = |col: &str| -> Result<u64, StoreError> {
+                        let n: i64 = row.try_get(col)?;
+                        u64::try_from(n).map_err(|e| corrupt("equivalents", e))
+                    };
+                    Ok(EquivalentReferences {
+                        transactions: count("transactions")?,
+                        audit_records: count("audit_records")?,
+                        checkpoints: count("checkpoints")?,
+                    })
+                })
+            }
+
+            fn migrations(&self) -> BoxFuture<'_, Result<MigrationStatus, StoreError>> {
+                Box::pin(async move {
+                    let known: Vec<&sqlx::migrate::Migration> = $migrator
+                        .iter()
+                        .filter(|m| !m.migration_type.is_down_migration())
+                        .collect();
+                    let rows = sqlx::query(
+                        "SELECT version, description, CAST(installed_on AS TEXT) AS installed_on, success, checksum \
+                         FROM _sqlx_migrations ORDER BY version",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let mut applied = Vec::with_capacity(rows.len());
+                    for r in rows {
+                        let version: i64 = r.try_get("version")?;
+                        let checksum: Vec<u8> = r.try_get("checksum")?;
+                        applied.push(AppliedMigration {
+                            version,
+                            description: r.try_get("description")?,
+                            installed_on: r.try_get("installed_on")?,
+                            success: r.try_get("success")?,
+                            checksum_matches: known
+                                .iter()
+                                .find(|m| m.version == version)
+                                .map(|m| m.checksum.as_ref() == checksum.as_slice()),
+                        });
+                    }
+                    Ok(MigrationStatus {
+                        known: known
+                            .iter()
+                            .map(|m| KnownMigration {
+                                version: m.version,
+                                description: m.description.to_string(),
+                            })
+                            .collect(),
+                        applied,
+                    })
+                })
+            }
+
             fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
                 Box::pin(async move {
                     sqlx::query("SELECT 1").execute(&self.pool).await?;
@@ -701,7 +791,7 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(opts)
             .await?;
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        SQLITE_MIGRATIONS.run(&pool).await?;
         Ok(SqliteStore {
             pool,
             faults: FaultBudget::default(),
@@ -726,7 +816,7 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
-        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+        POSTGRES_MIGRATIONS.run(&pool).await?;
         Ok(PostgresStore {
             pool,
             faults: FaultBudget::default(),
@@ -742,7 +832,8 @@ sql_store!(
     "sqlite",
     num_in = "",
     num_out = "{}",
-    snapshot_sql = ""
+    snapshot_sql = "",
+    migrator = SQLITE_MIGRATIONS
 );
 sql_store!(
     PostgresStore,
@@ -751,5 +842,6 @@ sql_store!(
     "postgres",
     num_in = "::numeric",
     num_out = "{}::text",
-    snapshot_sql = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+    snapshot_sql = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+    migrator = POSTGRES_MIGRATIONS
 );
