@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use geo_node::api::{self, ApiConfig, AppState, Rate};
+use geo_node::api::{self, ApiConfig, AppState, RateTable};
 use geo_node::engine::{Engine, EngineConfig};
 
 #[derive(Parser)]
@@ -57,12 +57,21 @@ struct HubArgs {
     /// Admin API token (generated and printed when absent).
     #[arg(long, env = "GEO_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
-    /// Requests per second per client IP (0: unlimited).
-    #[arg(long, default_value_t = 20_000)]
-    ip_rate: u32,
-    /// Requests per second per participant (0: unlimited).
-    #[arg(long, default_value_t = 2_000)]
-    participant_rate: u32,
+    /// Logins per minute, per client IP and per participant (0: unlimited).
+    #[arg(long, default_value_t = RateTable::SEED.login)]
+    rate_login: u32,
+    /// Payments per minute, per client IP and per participant (0: unlimited).
+    #[arg(long, default_value_t = RateTable::SEED.payments)]
+    rate_payments: u32,
+    /// Trust-line changes per minute, per client IP and per participant (0: unlimited).
+    #[arg(long, default_value_t = RateTable::SEED.trustlines)]
+    rate_trustlines: u32,
+    /// Other requests per minute, per client IP and per participant (0: unlimited).
+    #[arg(long, default_value_t = RateTable::SEED.default)]
+    rate_default: u32,
+    /// No rate limits at all (load tests, hubs behind a limiting proxy).
+    #[arg(long)]
+    no_rate_limits: bool,
     /// Access token lifetime in seconds.
     #[arg(long, default_value_t = 900)]
     access_ttl: u64,
@@ -109,17 +118,21 @@ async fn hub(args: HubArgs) -> anyhow::Result<()> {
             t
         }
     };
+    let rates = if args.no_rate_limits {
+        RateTable::OFF
+    } else {
+        RateTable {
+            login: args.rate_login,
+            payments: args.rate_payments,
+            trustlines: args.rate_trustlines,
+            default: args.rate_default,
+        }
+    };
     let config = ApiConfig {
         admin_token,
         access_ttl: Duration::from_secs(args.access_ttl.max(1)),
-        ip_rate: Rate {
-            per_second: args.ip_rate,
-            burst: args.ip_rate.saturating_mul(2),
-        },
-        participant_rate: Rate {
-            per_second: args.participant_rate,
-            burst: args.participant_rate.saturating_mul(2),
-        },
+        ip_rates: rates,
+        participant_rates: rates,
         ..ApiConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)

@@ -2,12 +2,11 @@
 
 mod hub_support;
 
-use geo_node::api::ApiConfig;
 use hub_support::{ok_json, TestHub};
 
 #[test]
 fn bench_commits_every_payment_over_multi_hop_routes() {
-    let hub = TestHub::start(ApiConfig::default());
+    let hub = TestHub::start(hub_support::unlimited());
     let dir = tempfile::tempdir().expect("tempdir");
     let out = hub.geo(
         dir.path(),
@@ -65,7 +64,7 @@ fn bench_commits_every_payment_over_multi_hop_routes() {
 
 #[test]
 fn bench_refuses_single_hop_rings() {
-    let hub = TestHub::start(ApiConfig::default());
+    let hub = TestHub::start(hub_support::unlimited());
     let dir = tempfile::tempdir().expect("tempdir");
     let out = hub.geo(
         dir.path(),

@@ -38,7 +38,7 @@ fn keygen(hub: &TestHub, home: &Path, file: &Path) -> String {
 
 #[test]
 fn client_verbs_against_a_real_hub() {
-    let hub = TestHub::start(ApiConfig::default());
+    let hub = TestHub::start(hub_support::unlimited());
     let dir = tempfile::tempdir().expect("tempdir");
     let home = dir.path();
     let a_key = home.join("alice.json");
@@ -293,7 +293,7 @@ fn client_verbs_against_a_real_hub() {
 fn expired_access_token_is_refreshed() {
     let config = ApiConfig {
         access_ttl: Duration::from_secs(1),
-        ..ApiConfig::default()
+        ..hub_support::unlimited()
     };
     let hub = TestHub::start(config);
     let dir = tempfile::tempdir().expect("tempdir");

@@ -8,7 +8,6 @@ mod api_support;
 use std::net::SocketAddr;
 
 use api_support::{join, pay, trust, Backend, Hub, ADMIN};
-use geo_node::api::ApiConfig;
 use geo_node::engine::EngineConfig;
 use geo_node::ledger::LedgerConfig;
 use http_body_util::{BodyExt, Full};
@@ -160,7 +159,7 @@ async fn admin_pages_work_over_http() {
         },
         ..EngineConfig::default()
     };
-    let hub = Hub::start(Backend::Memory, ApiConfig::default(), engine).await;
+    let hub = Hub::start(Backend::Memory, api_support::unlimited(), engine).await;
     let addr = hub.addr;
     let alice = join(&hub, "alice").await;
     let bob = join(&hub, "bob").await;

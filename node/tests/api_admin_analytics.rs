@@ -8,7 +8,6 @@ mod api_support;
 mod common;
 
 use api_support::{join, pay, trust, Backend as HubBackend, Hub, Resp, User, ADMIN};
-use geo_node::api::ApiConfig;
 use geo_node::engine::{Command, EngineConfig, Reply};
 use geo_node::ledger::participants::NewEquivalent;
 use geo_node::ledger::{Ledger, LedgerConfig};
@@ -534,7 +533,7 @@ async fn clearing_cycles_admin_wide_and_through_a_participant() {
         },
         ..EngineConfig::default()
     };
-    let hub = Hub::start(HubBackend::Memory, ApiConfig::default(), engine_config).await;
+    let hub = Hub::start(HubBackend::Memory, api_support::unlimited(), engine_config).await;
     let alice = join(&hub, "alice").await;
     let bob = join(&hub, "bob").await;
     let carol = join(&hub, "carol").await;
@@ -786,7 +785,7 @@ async fn migrations_of_each_backend() {
         backends.push(HubBackend::Postgres(url));
     }
     for backend in backends {
-        let hub = Hub::start(backend, ApiConfig::default(), EngineConfig::default()).await;
+        let hub = Hub::start(backend, api_support::unlimited(), EngineConfig::default()).await;
         let m = get_ok(&hub, "/api/v1/admin/migrations").await;
         let name = m["backend"].clone();
         eprintln!("migrations of {name}");

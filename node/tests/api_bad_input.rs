@@ -7,7 +7,7 @@ mod api_support;
 use std::time::Duration;
 
 use api_support::{eventually, join, login, pay, payment_body, trust, Backend, Hub, User, ADMIN};
-use geo_node::api::{ApiConfig, Rate};
+use geo_node::api::{ApiConfig, RateTable};
 use geo_node::engine::EngineConfig;
 use geo_protocol::Keypair;
 use serde_json::{json, Value};
@@ -338,59 +338,143 @@ async fn expired_token_is_refused() {
     hub.stop().await;
 }
 
+/// The first request (of up to `tries`) answered 429.
+async fn first_limited(
+    tries: usize,
+    mut call: impl AsyncFnMut() -> api_support::Resp,
+) -> Option<api_support::Resp> {
+    for _ in 0..tries {
+        let r = call().await;
+        if r.status == 429 {
+            return Some(r);
+        }
+    }
+    None
+}
+
+fn expect_limited(r: Option<api_support::Resp>, scope: &str, class: &str) {
+    let r = r.unwrap_or_else(|| panic!("no 429 for {scope}/{class}"));
+    expect(&r, 429, "RATE_LIMITED", &format!("{scope} {class} limit"));
+    assert_eq!(r.body["error"]["details"]["scope"], scope, "{}", r.text);
+    assert_eq!(r.body["error"]["details"]["class"], class, "{}", r.text);
+    assert!(r.headers.contains_key("retry-after"));
+}
+
+/// A hub with the default configuration limits as the architecture says: 5 logins a minute per
+/// client IP (and per participant), 100 other requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_limits_are_the_architectures() {
+    let defaults = ApiConfig::default();
+    assert_eq!(defaults.ip_rates, RateTable::SEED);
+    assert_eq!(defaults.participant_rates, RateTable::SEED);
+    assert_eq!(
+        (
+            RateTable::SEED.login,
+            RateTable::SEED.payments,
+            RateTable::SEED.trustlines,
+            RateTable::SEED.default
+        ),
+        (5, 30, 10, 100)
+    );
+    let hub = Hub::start(Backend::Memory, ApiConfig::default(), EngineConfig::default()).await;
+    let mut alice = join(&hub, "alice").await; // the first login of the minute
+    for _ in 0..4 {
+        login(&hub, &mut alice).await;
+    }
+    let challenge = hub
+        .call(
+            "POST",
+            "/api/v1/auth/challenge",
+            None,
+            Some(&json!({ "pid": alice.pid.as_str() })),
+        )
+        .await;
+    assert_eq!(
+        challenge.status, 200,
+        "challenges are not logins: {}",
+        challenge.text
+    );
+    let c = challenge.body["challenge"]
+        .as_str()
+        .expect("challenge")
+        .to_owned();
+    let body =
+        json!({ "pid": alice.pid.as_str(), "challenge": c, "signature": alice.key.sign_bytes(c.as_bytes()) });
+    let sixth = hub.call("POST", "/api/v1/auth/login", None, Some(&body)).await;
+    expect_limited(Some(sixth), "ip", "login");
+    // Other requests have their own budget.
+    let r = hub.call("GET", "/api/v1/balance", Some(&alice.token), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    hub.stop().await;
+}
+
+/// Each class has its own bucket per participant and per client IP; a refused request changes
+/// nothing; health probes are never limited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_requests_are_limited() {
     let config = ApiConfig {
-        participant_rate: Rate {
-            per_second: 1,
-            burst: 5,
+        participant_rates: RateTable {
+            login: 0,
+            payments: 2,
+            trustlines: 2,
+            default: 8,
         },
-        ip_rate: Rate {
-            per_second: 1,
-            burst: 40,
+        ip_rates: RateTable {
+            default: 40,
+            ..RateTable::OFF
         },
         ..ApiConfig::default()
     };
     let hub = Hub::start(Backend::Memory, config, EngineConfig::default()).await;
     let alice = join(&hub, "alice").await;
+    let bob = join(&hub, "bob").await;
+    trust(&hub, &bob, &alice, "UAH", "100").await;
+    trust(&hub, &alice, &bob, "UAH", "100").await;
+    // Bob's third trust-line change within the minute is refused (his budget is 2).
+    let carol = join(&hub, "carol").await;
+    let body = bob.sign(json!({ "to": carol.pid.as_str(), "equivalent": "UAH", "limit": "5" }));
+    let r = hub
+        .call("POST", "/api/v1/trustlines", Some(&bob.token), Some(&body))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let body = bob.sign(json!({ "to": carol.pid.as_str(), "equivalent": "EUR", "limit": "5" }));
+    let r = hub
+        .call("POST", "/api/v1/trustlines", Some(&bob.token), Some(&body))
+        .await;
+    expect_limited(Some(r), "participant", "trustlines");
+
     let before = hub.checksum(&alice.token, "UAH").await;
-    let mut limited = None;
-    for _ in 0..20 {
-        let r = hub.call("GET", "/api/v1/balance", Some(&alice.token), None).await;
-        if r.status == 429 {
-            limited = Some(r);
-            break;
-        }
-    }
-    let r = limited.expect("participant limit reached");
-    expect(&r, 429, "RATE_LIMITED", "participant rate limit");
-    assert!(r.headers.contains_key("retry-after"));
-    let mut limited = None;
-    for _ in 0..60 {
-        let r = hub.call("GET", "/api/v1/nowhere", None, None).await;
-        if r.status == 429 {
-            limited = Some(r);
-            break;
-        }
-    }
-    expect(
-        &limited.expect("ip limit reached"),
-        429,
-        "RATE_LIMITED",
-        "ip rate limit",
+    assert_eq!(pay(&hub, &alice, &bob, "UAH", "1").await.status, 200);
+    assert_eq!(pay(&hub, &alice, &bob, "UAH", "1").await.status, 200);
+    let third = pay(&hub, &alice, &bob, "UAH", "1").await;
+    expect_limited(Some(third), "participant", "payments");
+    let after_two = hub.checksum(&alice.token, "UAH").await;
+    assert_ne!(
+        after_two, before,
+        "the two payments within the budget went through"
     );
+    // Reads are another class: still allowed, until their own budget is spent.
+    let r = first_limited(20, async || {
+        hub.call("GET", "/api/v1/balance", Some(&alice.token), None).await
+    })
+    .await;
+    expect_limited(r, "participant", "default");
+    // Unauthenticated requests from this address spend the IP budget.
+    let r = first_limited(60, async || hub.call("GET", "/api/v1/nowhere", None, None).await).await;
+    expect_limited(r, "ip", "default");
     // Health probes are not limited.
     assert_eq!(hub.call("GET", "/healthz", None, None).await.status, 200);
-    let cs = eventually(Duration::from_secs(10), || async {
+    // Nothing refused changed the state: the checksum is the one after the two payments.
+    let cs = eventually(Duration::from_secs(70), || async {
         let r = hub
-            .call("GET", "/api/v1/integrity/checksum/UAH", Some(&alice.token), None)
+            .call("GET", "/api/v1/integrity/checksum/UAH", Some(&bob.token), None)
             .await;
         (r.status == 200)
             .then(|| r.body["checksum"].as_str().map(str::to_owned))
             .flatten()
     })
     .await;
-    assert_eq!(cs.as_deref(), Some(before.as_str()));
+    assert_eq!(cs.as_deref(), Some(after_two.as_str()));
     hub.stop().await;
 }
 

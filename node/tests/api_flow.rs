@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use api_support::{eventually, join, pay, trust, Backend, Hub, User};
 use futures_util::StreamExt;
-use geo_node::api::ApiConfig;
 use geo_node::engine::EngineConfig;
 use geo_node::ledger::LedgerConfig;
 use serde_json::{json, Value};
@@ -35,7 +34,7 @@ async fn net(hub: &Hub, u: &User) -> String {
 }
 
 async fn walk(backend: Backend) {
-    let hub = Hub::start(backend, ApiConfig::default(), engine_config()).await;
+    let hub = Hub::start(backend, api_support::unlimited(), engine_config()).await;
     let h = hub.call("GET", "/health", None, None).await;
     assert_eq!(h.body["status"], "ok");
     assert_eq!(

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use geo_node::api::{self, ApiConfig, AppState};
+use geo_node::api::{self, ApiConfig, AppState, RateTable};
 use geo_node::engine::{Engine, EngineConfig};
 
 /// A running hub; stops when dropped.
@@ -15,6 +15,16 @@ pub struct TestHub {
     pub state: AppState,
     runtime: Option<tokio::runtime::Runtime>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// The default configuration without rate limits (the client tests send many requests from one
+/// address; the limits themselves are tested in `node/tests/api_bad_input.rs`).
+pub fn unlimited() -> ApiConfig {
+    ApiConfig {
+        ip_rates: RateTable::OFF,
+        participant_rates: RateTable::OFF,
+        ..ApiConfig::default()
+    }
 }
 
 impl TestHub {

@@ -11,9 +11,10 @@ use super::analytics::{self, Share};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Admin, ApiJson, ApiQuery};
 use super::participants::{search, SearchQuery};
+use super::ratelimit::CLASSES;
 use super::util::{paging, parse_code, parse_pid};
 use super::views;
-use super::AppState;
+use super::{AppState, RateClass};
 use crate::engine::{Command, Reply};
 use crate::ledger::graph::LineStatus;
 use crate::ledger::model::{ParticipantStatus, TxKind, TxRecord, TxState};
@@ -53,30 +54,54 @@ async fn whoami(_a: Admin) -> Json<Value> {
     Json(json!({ "role": "admin" }))
 }
 
-const MUTABLE: [&str; 6] = [
+/// Configuration keys an administrator may change at run time (rate keys: see [`rate_key`]).
+const MUTABLE: [&str; 3] = [
     "access_ttl_seconds",
     "refresh_ttl_seconds",
     "challenge_ttl_seconds",
-    "ip_rate_per_second",
-    "ip_rate_burst",
-    "participant_rate_per_second",
 ];
+
+/// The configuration key of a rate budget: `rate_{ip|participant}_{class}_per_minute`.
+fn rate_key(scope: &str, class: RateClass) -> String {
+    format!("rate_{scope}_{}_per_minute", class.as_str())
+}
+
+/// The scope and class a rate key names.
+fn parse_rate_key(key: &str) -> Option<(bool, RateClass)> {
+    CLASSES.iter().find_map(|&class| {
+        if key == rate_key("ip", class) {
+            Some((true, class))
+        } else if key == rate_key("participant", class) {
+            Some((false, class))
+        } else {
+            None
+        }
+    })
+}
 
 async fn get_config(State(state): State<AppState>, _a: Admin) -> Json<Value> {
     let c = state.config();
     let item = |k: &str, v: Value, mutable: bool| json!({ "key": k, "value": v, "mutable": mutable });
-    Json(json!({ "items": [
+    let mut items = vec![
         item("access_ttl_seconds", json!(c.access_ttl.as_secs()), true),
         item("refresh_ttl_seconds", json!(c.refresh_ttl.as_secs()), true),
         item("challenge_ttl_seconds", json!(c.challenge_ttl.as_secs()), true),
-        item("ip_rate_per_second", json!(c.ip_rate.per_second), true),
-        item("ip_rate_burst", json!(c.ip_rate.burst), true),
-        item("participant_rate_per_second", json!(c.participant_rate.per_second), true),
-        item("participant_rate_burst", json!(c.participant_rate.burst), true),
+    ];
+    for (scope, table) in [("ip", c.ip_rates), ("participant", c.participant_rates)] {
+        for class in CLASSES {
+            items.push(item(
+                &rate_key(scope, class),
+                json!(table.per_minute(class)),
+                true,
+            ));
+        }
+    }
+    items.extend([
         item("body_limit_bytes", json!(state.body_limit()), false),
         item("store_backend", json!(state.engine().store().backend()), false),
         item("version", json!(c.version), false),
-    ]}))
+    ]);
+    Json(json!({ "items": items }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,7 +118,7 @@ async fn patch_config(
 ) -> ApiResult<Json<Value>> {
     let mut parsed = Vec::new();
     for (k, v) in &p.updates {
-        if !MUTABLE.contains(&k.as_str()) && k != "participant_rate_burst" {
+        if !MUTABLE.contains(&k.as_str()) && parse_rate_key(k).is_none() {
             return Err(ApiError::validation(format!(
                 "unknown or immutable config key {k:?}"
             )));
@@ -111,21 +136,22 @@ async fn patch_config(
                 "access_ttl_seconds" => c.access_ttl = secs,
                 "refresh_ttl_seconds" => c.refresh_ttl = secs,
                 "challenge_ttl_seconds" => c.challenge_ttl = secs,
-                "ip_rate_per_second" => c.ip_rate.per_second = *n,
-                "ip_rate_burst" => c.ip_rate.burst = *n,
-                "participant_rate_per_second" => c.participant_rate.per_second = *n,
-                "participant_rate_burst" => c.participant_rate.burst = *n,
-                _ => {}
+                other => match parse_rate_key(other) {
+                    Some((true, class)) => *c.ip_rates.per_minute_mut(class) = *n,
+                    Some((false, class)) => *c.participant_rates.per_minute_mut(class) = *n,
+                    None => {}
+                },
             }
         }
     });
+    let values: Map<String, Value> = parsed.iter().map(|(k, n)| (k.clone(), json!(n))).collect();
     let updated: Vec<String> = parsed.into_iter().map(|(k, _)| k).collect();
     state.log_admin(
         "config.update",
         "config",
         "api",
         p.reason.as_deref(),
-        json!({ "updated": updated }),
+        json!({ "updated": updated, "values": values }),
     );
     Ok(Json(json!({ "updated": updated })))
 }

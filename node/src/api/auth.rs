@@ -21,7 +21,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::ApiJson;
 use super::util::{fmt_time, parse_pid, random_token};
 use super::views;
-use super::AppState;
+use super::{AppState, RateClass};
 use crate::ledger::model::ParticipantStatus;
 use axum::http::StatusCode;
 
@@ -266,6 +266,9 @@ pub(crate) async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<Value>> {
     let pid = parse_pid(&req.pid, "pid")?;
+    // Logins are limited per participant too (the client IP is charged at the edge), so that
+    // one participant's login cannot be hammered from many addresses.
+    state.limit_participant(&pid, RateClass::Login)?;
     state.auth().take_challenge(&req.challenge, &pid)?;
     let participant = state.engine().read(|l| l.participant(&pid).cloned()).await;
     let Some(p) = participant else {

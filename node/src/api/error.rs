@@ -90,13 +90,17 @@ impl ApiError {
     }
 
     /// 429 `RATE_LIMITED`.
-    pub fn rate_limited(scope: &str, retry_after: u64) -> ApiError {
+    pub fn rate_limited(scope: &str, class: super::RateClass, retry_after: u64) -> ApiError {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMITED",
-            format!("too many requests ({scope})"),
+            format!("too many {} requests ({scope})", class.as_str()),
         )
-        .with_details(json!({ "scope": scope, "retry_after_seconds": retry_after }));
+        .with_details(json!({
+            "scope": scope,
+            "class": class.as_str(),
+            "retry_after_seconds": retry_after,
+        }));
         e.retry_after = Some(retry_after);
         e
     }

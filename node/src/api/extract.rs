@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::AppState;
+use super::{AppState, RateClass};
 
 /// A JSON body. Unreadable or oversized bodies, malformed JSON and JSON of the wrong shape are
 /// refused with `PAYLOAD_TOO_LARGE` (413), `INVALID_JSON` (400) or `VALIDATION_ERROR` (400).
@@ -80,7 +80,7 @@ impl FromRequestParts<AppState> for Identity {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers).ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
         let pid = state.auth().check_access(token)?;
-        state.limit_participant(&pid)?;
+        state.limit_participant(&pid, RateClass::of(&parts.method, parts.uri.path()))?;
         Ok(Identity { pid })
     }
 }

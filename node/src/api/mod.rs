@@ -45,7 +45,7 @@ use crate::ledger::Ledger;
 
 pub use error::{ApiError, ApiResult};
 pub use extract::{Admin, ApiJson, ApiQuery, Identity};
-pub use ratelimit::Rate;
+pub use ratelimit::{RateClass, RateTable};
 
 /// Configuration of the API of one hub.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,10 +60,10 @@ pub struct ApiConfig {
     pub refresh_ttl: Duration,
     /// Lifetime of login challenges.
     pub challenge_ttl: Duration,
-    /// Requests per client IP.
-    pub ip_rate: Rate,
-    /// Requests per authenticated participant.
-    pub participant_rate: Rate,
+    /// Requests per minute per client IP, by class (the architecture's defaults).
+    pub ip_rates: RateTable,
+    /// Requests per minute per participant, by class (the architecture's defaults).
+    pub participant_rates: RateTable,
     /// Version reported by `/health`.
     pub version: String,
     /// Environment name reported by `/health`.
@@ -78,14 +78,8 @@ impl Default for ApiConfig {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             challenge_ttl: Duration::from_secs(60),
-            ip_rate: Rate {
-                per_second: 20_000,
-                burst: 40_000,
-            },
-            participant_rate: Rate {
-                per_second: 2_000,
-                burst: 4_000,
-            },
+            ip_rates: RateTable::SEED,
+            participant_rates: RateTable::SEED,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             environment: None,
         }
@@ -234,21 +228,21 @@ impl AppState {
         self.inner.shutdown.subscribe()
     }
 
-    /// Charges one request to a participant's rate limit.
-    pub fn limit_participant(&self, pid: &Pid) -> ApiResult<()> {
-        let rate = self.config().participant_rate;
+    /// Charges one request of `class` to a participant's rate limit.
+    pub fn limit_participant(&self, pid: &Pid, class: RateClass) -> ApiResult<()> {
+        let per_minute = self.config().participant_rates.per_minute(class);
         self.inner
             .participant_buckets
-            .take(pid, rate, Instant::now())
-            .map_err(|wait| ApiError::rate_limited("participant", wait))
+            .take(pid, class, per_minute, Instant::now())
+            .map_err(|wait| ApiError::rate_limited("participant", class, wait))
     }
 
-    fn limit_ip(&self, ip: IpAddr) -> ApiResult<()> {
-        let rate = self.config().ip_rate;
+    fn limit_ip(&self, ip: IpAddr, class: RateClass) -> ApiResult<()> {
+        let per_minute = self.config().ip_rates.per_minute(class);
         self.inner
             .ip_buckets
-            .take(&ip, rate, Instant::now())
-            .map_err(|wait| ApiError::rate_limited("ip", wait))
+            .take(&ip, class, per_minute, Instant::now())
+            .map_err(|wait| ApiError::rate_limited("ip", class, wait))
     }
 
     /// The registered public key of a participant (cached: keys never change).
@@ -376,7 +370,7 @@ async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Respon
     let early = if declared.is_some_and(|n| n > u64::try_from(state.body_limit()).unwrap_or(u64::MAX)) {
         Some(ApiError::too_large(state.body_limit()))
     } else if let (Some(ip), false) = (ip, exempt) {
-        state.limit_ip(ip).err()
+        state.limit_ip(ip, RateClass::of(&method, &path)).err()
     } else {
         None
     };

@@ -20,7 +20,7 @@ use tokio::sync::{broadcast, watch};
 use super::error::ApiError;
 use super::extract::{bearer, ApiQuery};
 use super::views;
-use super::AppState;
+use super::{AppState, RateClass};
 use crate::engine::Event;
 use crate::ledger::model::{TxKind, TxState};
 
@@ -45,7 +45,7 @@ pub async fn ws(
         Ok(pid) => pid,
         Err(e) => return e.into_response(),
     };
-    if let Err(e) = state.limit_participant(&pid) {
+    if let Err(e) = state.limit_participant(&pid, RateClass::Default) {
         return e.into_response();
     }
     let upgrade = match upgrade {

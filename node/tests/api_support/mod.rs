@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use geo_node::api::{self, ApiConfig, AppState};
+use geo_node::api::{self, ApiConfig, AppState, RateTable};
 use geo_node::engine::{Engine, EngineConfig};
 use geo_protocol::{Keypair, Pid};
 use http_body_util::{BodyExt, Full};
@@ -15,6 +15,16 @@ use tokio::sync::oneshot;
 
 /// Admin token of test hubs.
 pub const ADMIN: &str = "test-admin-token";
+
+/// The default configuration without rate limits: tests send many requests from one address
+/// (the limits themselves are tested in `api_bad_input.rs`).
+pub fn unlimited() -> ApiConfig {
+    ApiConfig {
+        ip_rates: RateTable::OFF,
+        participant_rates: RateTable::OFF,
+        ..ApiConfig::default()
+    }
+}
 
 /// A running hub.
 pub struct Hub {
@@ -106,7 +116,7 @@ impl Hub {
 
     /// A hub on the memory store with default settings.
     pub async fn memory() -> Hub {
-        Hub::start(Backend::Memory, ApiConfig::default(), EngineConfig::default()).await
+        Hub::start(Backend::Memory, unlimited(), EngineConfig::default()).await
     }
 
     /// Stops the server and drops the test database, if any.
