@@ -330,9 +330,39 @@ async fn walk(backend: Backend) {
     })
     .await;
     let text = counted.expect("metrics count four committed payments");
-    assert!(text.contains("geo_participants 4"));
-    assert!(text.contains("geo_integrity_status 1"));
-    assert!(text.contains("geo_clearings_total"));
+    assert!(text.contains("geo_active_participants 4"), "{text}");
+    assert!(text.contains("geo_participants{status=\"active\"} 4"), "{text}");
+    assert!(
+        text.contains("geo_integrity_status{equivalent=\"UAH\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("geo_zero_sum_balance{equivalent=\"UAH\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("geo_trust_limit_violations_current{equivalent=\"UAH\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("geo_integrity_violations_total{equivalent=\"UAH\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("geo_last_checkpoint_age_seconds{equivalent=\"UAH\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("geo_clearings_total{status=\"committed\"}"),
+        "{text}"
+    );
+    for name in [
+        "geo_payment_duration_seconds_count",
+        "geo_routing_duration_seconds_count",
+        "geo_total_debt{",
+    ] {
+        assert!(text.contains(name), "{name} missing: {text}");
+    }
 
     // Admin.
     let who = hub

@@ -12,7 +12,8 @@ use tokio::sync::broadcast;
 
 use super::AppState;
 use crate::engine::Event;
-use crate::ledger::model::{EqId, TxKind, TxState};
+use crate::ledger::model::{EqId, ParticipantStatus, TxKind, TxState};
+use crate::ledger::Ledger;
 
 /// Upper bounds (seconds) of the histogram buckets.
 const BUCKETS: [f64; 12] = [
@@ -143,7 +144,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         out,
         "# HELP geo_clearings_total Clearing transactions committed.\n# TYPE geo_clearings_total counter"
     );
-    let _ = writeln!(out, "geo_clearings_total {}", load(&m.clearings));
+    let _ = writeln!(
+        out,
+        "geo_clearings_total{{status=\"committed\"}} {}",
+        load(&m.clearings)
+    );
     let _ = writeln!(out, "# HELP geo_http_requests_total Answered requests by status class.\n# TYPE geo_http_requests_total counter");
     let _ = writeln!(
         out,
@@ -171,73 +176,21 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         &mut out,
     );
 
-    let gauges = state
-        .engine()
-        .read(|l| {
-            let participants = l.participants().len();
-            let mut per_eq = Vec::new();
-            let mut violations = 0usize;
-            for (i, e) in l.equivalents().iter().enumerate() {
-                let Ok(eq) = EqId::try_from(i) else { continue };
-                let graph = &l.book(eq).graph;
-                let total: i128 = graph.pairs().iter().map(|p| p.debt.abs()).sum();
-                let report = l.check(eq);
-                violations += report.limit_violations.len() + report.reservation_violations;
-                per_eq.push((e.code.to_string(), total, report.zero_sum, report.passed()));
-            }
-            (participants, per_eq, violations)
-        })
-        .await;
-    let (participants, per_eq, violations) = gauges;
-    let _ = writeln!(
-        out,
-        "# HELP geo_participants Registered participants.\n# TYPE geo_participants gauge"
-    );
-    let _ = writeln!(out, "geo_participants {participants}");
-    let _ = writeln!(
-        out,
-        "# HELP geo_total_debt Sum of all debts per equivalent.\n# TYPE geo_total_debt gauge"
-    );
-    for (code, total, _, _) in &per_eq {
-        let _ = writeln!(
-            out,
-            "geo_total_debt{{equivalent=\"{code}\"}} {}",
-            atoms_text(*total)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP geo_zero_sum_balance Sum of net positions per equivalent (must be 0).\n# TYPE geo_zero_sum_balance gauge"
-    );
-    for (code, _, zero, _) in &per_eq {
-        let _ = writeln!(
-            out,
-            "geo_zero_sum_balance{{equivalent=\"{code}\"}} {}",
-            atoms_text(*zero)
-        );
-    }
-    let healthy = per_eq.iter().all(|e| e.3);
-    let _ = writeln!(
-        out,
-        "# HELP geo_integrity_status 1 when every invariant holds.\n# TYPE geo_integrity_status gauge"
-    );
-    let _ = writeln!(out, "geo_integrity_status {}", u8::from(healthy));
-    let _ = writeln!(
-        out,
-        "# HELP geo_integrity_violations_total Invariant violations found in the current state.\n# TYPE geo_integrity_violations_total gauge"
-    );
-    let _ = writeln!(out, "geo_integrity_violations_total {violations}");
+    let snapshot = state.engine().read(scrape).await;
+    render_gauges(&snapshot, &mut out);
     if let Ok(cps) = state.engine().store().latest_checkpoints().await {
         let now = state.engine().now();
-        let _ = writeln!(
-            out,
-            "# HELP geo_checkpoint_age_seconds Age of the latest integrity checkpoint.\n# TYPE geo_checkpoint_age_seconds gauge"
+        help(
+            &mut out,
+            "geo_last_checkpoint_age_seconds",
+            "gauge",
+            "Time since the latest integrity checkpoint of an equivalent.",
         );
         for cp in cps {
             let age = (now - cp.at).max(0);
             let _ = writeln!(
                 out,
-                "geo_checkpoint_age_seconds{{equivalent=\"{}\"}} {}.{:03}",
+                "geo_last_checkpoint_age_seconds{{equivalent=\"{}\"}} {}.{:03}",
                 cp.equivalent,
                 age / 1000,
                 age % 1000
@@ -245,6 +198,125 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         }
     }
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
+}
+
+/// What the gauges show, read from the ledger at scrape time.
+struct Gauges {
+    /// Participants by status.
+    by_status: Vec<(&'static str, usize)>,
+    per_eq: Vec<EquivalentGauges>,
+}
+
+struct EquivalentGauges {
+    code: String,
+    total_debt: i128,
+    zero_sum: i128,
+    limit_violations: usize,
+    reservation_violations: usize,
+    healthy: bool,
+}
+
+fn scrape(l: &Ledger) -> Gauges {
+    let mut by_status: Vec<(&'static str, usize)> = [
+        ParticipantStatus::Active,
+        ParticipantStatus::Suspended,
+        ParticipantStatus::Left,
+        ParticipantStatus::Deleted,
+    ]
+    .iter()
+    .map(|s| (s.as_str(), 0))
+    .collect();
+    for p in l.participants() {
+        if let Some(slot) = by_status.iter_mut().find(|(name, _)| *name == p.status.as_str()) {
+            slot.1 += 1;
+        }
+    }
+    let mut per_eq = Vec::new();
+    for (i, e) in l.equivalents().iter().enumerate() {
+        let Ok(eq) = EqId::try_from(i) else { continue };
+        let report = l.check(eq);
+        per_eq.push(EquivalentGauges {
+            code: e.code.to_string(),
+            total_debt: l.book(eq).graph.pairs().iter().map(|p| p.debt.abs()).sum(),
+            zero_sum: report.zero_sum,
+            limit_violations: report.limit_violations.len(),
+            reservation_violations: report.reservation_violations,
+            healthy: report.passed(),
+        });
+    }
+    Gauges { by_status, per_eq }
+}
+
+fn help(out: &mut String, name: &str, kind: &str, text: &str) {
+    let _ = writeln!(out, "# HELP {name} {text}\n# TYPE {name} {kind}");
+}
+
+/// The gauges of the architecture's list, per equivalent where it has an `equivalent` label.
+fn render_gauges(g: &Gauges, out: &mut String) {
+    let active = g
+        .by_status
+        .iter()
+        .find(|(s, _)| *s == ParticipantStatus::Active.as_str())
+        .map_or(0, |(_, n)| *n);
+    help(out, "geo_active_participants", "gauge", "Active participants.");
+    let _ = writeln!(out, "geo_active_participants {active}");
+    help(
+        out,
+        "geo_participants",
+        "gauge",
+        "Registered participants by status.",
+    );
+    for (status, n) in &g.by_status {
+        let _ = writeln!(out, "geo_participants{{status=\"{status}\"}} {n}");
+    }
+    let per_eq = |out: &mut String,
+                  name: &str,
+                  kind: &str,
+                  text: &str,
+                  value: &dyn Fn(&EquivalentGauges) -> String| {
+        help(out, name, kind, text);
+        for e in &g.per_eq {
+            let _ = writeln!(out, "{name}{{equivalent=\"{}\"}} {}", e.code, value(e));
+        }
+    };
+    per_eq(out, "geo_total_debt", "gauge", "Sum of all debts.", &|e| {
+        atoms_text(e.total_debt)
+    });
+    per_eq(
+        out,
+        "geo_zero_sum_balance",
+        "gauge",
+        "Sum of net positions (must be 0).",
+        &|e| atoms_text(e.zero_sum),
+    );
+    per_eq(
+        out,
+        "geo_integrity_status",
+        "gauge",
+        "1 when every invariant of the equivalent holds, 0 on a violation.",
+        &|e| u8::from(e.healthy).to_string(),
+    );
+    per_eq(
+        out,
+        "geo_trust_limit_violations_current",
+        "gauge",
+        "Debts above their trust limits now.",
+        &|e| e.limit_violations.to_string(),
+    );
+    per_eq(
+        out,
+        "geo_debt_symmetry_violations_current",
+        "gauge",
+        "Pairs owing each other both ways now (0 by construction: one signed debt per pair).",
+        &|_| "0".to_owned(),
+    );
+    per_eq(
+        out,
+        "geo_integrity_violations_total",
+        "gauge",
+        "Invariant violations in the current state (zero-sum, limits, reservations).",
+        &|e| (e.limit_violations + e.reservation_violations + usize::from(e.zero_sum != 0)).to_string(),
+    );
 }
 
 /// Atoms as a decimal number of units (exact, no float).
