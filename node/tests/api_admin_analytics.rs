@@ -789,19 +789,21 @@ async fn migrations_of_each_backend() {
         let m = get_ok(&hub, "/api/v1/admin/migrations").await;
         let name = m["backend"].clone();
         eprintln!("migrations of {name}");
-        assert_eq!(m["current_revision"], "1", "{name}");
-        assert_eq!(m["head_revision"], "1", "{name}");
+        assert_eq!(m["current_revision"], "2", "{name}");
+        assert_eq!(m["head_revision"], "2", "{name}");
         assert_eq!(m["is_up_to_date"], true, "{name}");
         assert_eq!(m["pending"], json!([]), "{name}");
-        let applied = &m["applied"][0];
-        assert_eq!(applied["version"], 1, "{name}");
-        assert_eq!(applied["description"], "init", "{name}");
-        assert_eq!(applied["success"], true, "{name}");
-        assert_eq!(applied["checksum_matches"], true, "{name}");
-        assert!(
-            applied["installed_on"].as_str().is_some_and(|t| t.len() >= 10),
-            "{m}"
-        );
+        for (i, (version, description)) in [(1, "init"), (2, "admin audit log")].into_iter().enumerate() {
+            let applied = &m["applied"][i];
+            assert_eq!(applied["version"], version, "{name}");
+            assert_eq!(applied["description"], description, "{name}");
+            assert_eq!(applied["success"], true, "{name}");
+            assert_eq!(applied["checksum_matches"], true, "{name}");
+            assert!(
+                applied["installed_on"].as_str().is_some_and(|t| t.len() >= 10),
+                "{m}"
+            );
+        }
         hub.stop().await;
     }
 }

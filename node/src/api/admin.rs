@@ -20,7 +20,7 @@ use crate::ledger::graph::LineStatus;
 use crate::ledger::model::{ParticipantStatus, TxKind, TxRecord, TxState};
 use crate::ledger::participants::{EquivalentPatch, NewEquivalent};
 use crate::ledger::LedgerError;
-use crate::store::{EquivalentReferences, TxFilter};
+use crate::store::{AdminAuditFilter, EquivalentReferences, TxFilter};
 
 /// The admin routes (nested under `/admin`).
 pub fn router() -> axum::Router<AppState> {
@@ -146,13 +146,15 @@ async fn patch_config(
     });
     let values: Map<String, Value> = parsed.iter().map(|(k, n)| (k.clone(), json!(n))).collect();
     let updated: Vec<String> = parsed.into_iter().map(|(k, _)| k).collect();
-    state.log_admin(
-        "config.update",
-        "config",
-        "api",
-        p.reason.as_deref(),
-        json!({ "updated": updated, "values": values }),
-    );
+    state
+        .log_admin(
+            "config.update",
+            "config",
+            "api",
+            p.reason.as_deref(),
+            json!({ "updated": updated, "values": values }),
+        )
+        .await;
     Ok(Json(json!({ "updated": updated })))
 }
 
@@ -186,13 +188,15 @@ async fn patch_flags(
         }
     });
     let flags = json!(state.flags());
-    state.log_admin(
-        "feature_flags.update",
-        "feature_flags",
-        "api",
-        p.reason.as_deref(),
-        flags.clone(),
-    );
+    state
+        .log_admin(
+            "feature_flags.update",
+            "feature_flags",
+            "api",
+            p.reason.as_deref(),
+            flags.clone(),
+        )
+        .await;
     Json(flags)
 }
 
@@ -234,13 +238,15 @@ async fn participant_action(
     if status == ParticipantStatus::Deleted {
         state.auth().revoke_participant(&pid);
     }
-    state.log_admin(
-        &format!("participant.{action}"),
-        "participant",
-        pid.as_str(),
-        body.reason.as_deref(),
-        json!({ "status": p.status.as_str() }),
-    );
+    state
+        .log_admin(
+            &format!("participant.{action}"),
+            "participant",
+            pid.as_str(),
+            body.reason.as_deref(),
+            json!({ "status": p.status.as_str() }),
+        )
+        .await;
     Ok(Json(json!({ "pid": pid.as_str(), "status": p.status.as_str() })))
 }
 
@@ -329,13 +335,15 @@ async fn create_equivalent(
         }
     }
     let reason = obj.get("reason").and_then(Value::as_str);
-    state.log_admin(
-        "equivalent.create",
-        "equivalent",
-        code.as_str(),
-        reason,
-        views::equivalent(&eq),
-    );
+    state
+        .log_admin(
+            "equivalent.create",
+            "equivalent",
+            code.as_str(),
+            reason,
+            views::equivalent(&eq),
+        )
+        .await;
     Ok(Json(views::equivalent(&eq)))
 }
 
@@ -380,13 +388,15 @@ async fn update_equivalent(
         return Err(ApiError::internal("unexpected reply"));
     };
     let reason = obj.get("reason").and_then(Value::as_str);
-    state.log_admin(
-        "equivalent.update",
-        "equivalent",
-        code.as_str(),
-        reason,
-        views::equivalent(&eq),
-    );
+    state
+        .log_admin(
+            "equivalent.update",
+            "equivalent",
+            code.as_str(),
+            reason,
+            views::equivalent(&eq),
+        )
+        .await;
     Ok(Json(views::equivalent(&eq)))
 }
 
@@ -455,31 +465,24 @@ async fn audit_log(
     State(state): State<AppState>,
     _a: Admin,
     ApiQuery(q): ApiQuery<AdminAuditQuery>,
-) -> Json<Value> {
+) -> ApiResult<Json<Value>> {
     let (limit, offset) = paging(q.page, q.per_page, None, 50);
-    let field = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let filter = AdminAuditFilter {
+        action: q.action,
+        object_type: q.object_type,
+        object_id: q.object_id,
+        limit,
+        offset,
+    };
     let items: Vec<Value> = state
-        .admin_log()
-        .into_iter()
-        .filter(|i| {
-            q.action
-                .as_ref()
-                .is_none_or(|a| field(i, "action").as_ref() == Some(a))
-        })
-        .filter(|i| {
-            q.object_type
-                .as_ref()
-                .is_none_or(|a| field(i, "object_type").as_ref() == Some(a))
-        })
-        .filter(|i| {
-            q.object_id
-                .as_ref()
-                .is_none_or(|a| field(i, "object_id").as_ref() == Some(a))
-        })
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(50))
+        .engine()
+        .store()
+        .admin_audit_log(&filter)
+        .await?
+        .iter()
+        .map(views::admin_action)
         .collect();
-    Json(json!({ "items": items }))
+    Ok(Json(json!({ "items": items })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -536,13 +539,15 @@ async fn abort_tx(
     let Reply::Transaction(tx) = reply else {
         return Err(ApiError::internal("unexpected reply"));
     };
-    state.log_admin(
-        "transaction.abort",
-        "transaction",
-        &tx_id,
-        Some(&reason),
-        json!({ "state": tx.state.as_str() }),
-    );
+    state
+        .log_admin(
+            "transaction.abort",
+            "transaction",
+            &tx_id,
+            Some(&reason),
+            json!({ "state": tx.state.as_str() }),
+        )
+        .await;
     Ok(Json(
         json!({ "tx_id": tx.tx_id, "status": tx.state.as_str().to_ascii_lowercase() }),
     ))
@@ -753,13 +758,15 @@ async fn delete_equivalent(
         }
         Err(e) => return Err(e),
     };
-    state.log_admin(
-        "equivalent.delete",
-        "equivalent",
-        code.as_str(),
-        Some(&body.reason),
-        views::equivalent(&deleted),
-    );
+    state
+        .log_admin(
+            "equivalent.delete",
+            "equivalent",
+            code.as_str(),
+            Some(&body.reason),
+            views::equivalent(&deleted),
+        )
+        .await;
     Ok(Json(json!({ "deleted": code.as_str() })))
 }
 

@@ -23,10 +23,10 @@ pub mod util;
 pub mod views;
 pub mod ws;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
@@ -40,6 +40,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::engine::{Command, Engine, Reply};
+use crate::ledger::model::AdminAuditRecord;
 use crate::ledger::routing::RouteLimits;
 use crate::ledger::Ledger;
 
@@ -117,7 +118,6 @@ struct Shared {
     participant_buckets: ratelimit::Buckets<Pid>,
     keys: RwLock<HashMap<Pid, PublicKey>>,
     metrics: Arc<metrics::Metrics>,
-    admin_log: Mutex<VecDeque<Value>>,
     started: Instant,
     shutdown: watch::Sender<bool>,
 }
@@ -155,7 +155,6 @@ impl AppState {
                 participant_buckets: ratelimit::Buckets::default(),
                 keys: RwLock::new(HashMap::new()),
                 metrics,
-                admin_log: Mutex::new(VecDeque::new()),
                 started: Instant::now(),
                 shutdown,
             }),
@@ -274,8 +273,10 @@ impl AppState {
             .map_err(ApiError::from)
     }
 
-    /// Records an admin action (kept in memory, newest last, at most 10,000).
-    pub fn log_admin(
+    /// Records an admin action in the persisted admin audit log: the entry goes through the
+    /// writer like any change and is committed with its next batch. The action it records has
+    /// already happened, so a failed write does not fail the caller: it is logged at error level.
+    pub async fn log_admin(
         &self,
         action: &str,
         object_type: &str,
@@ -283,33 +284,28 @@ impl AppState {
         reason: Option<&str>,
         after: Value,
     ) {
-        let item = serde_json::json!({
-            "id": uuid::Uuid::new_v4().to_string(),
-            "timestamp": util::fmt_time(self.engine().now()),
-            "actor_id": null,
-            "actor_role": "admin",
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "reason": reason,
-            "before_state": null,
-            "after_state": after,
-        });
-        let mut log = match self.inner.admin_log.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
+        let record = AdminAuditRecord {
+            id: uuid::Uuid::new_v4(),
+            at: self.engine().now(),
+            actor_role: "admin".to_owned(),
+            actor_id: None,
+            action: action.to_owned(),
+            object_type: object_type.to_owned(),
+            object_id: object_id.to_owned(),
+            reason: reason.map(str::to_owned),
+            before_state: None,
+            after_state: Some(after),
         };
-        log.push_back(item);
-        while log.len() > 10_000 {
-            log.pop_front();
-        }
-    }
-
-    /// Admin actions, newest first.
-    pub fn admin_log(&self) -> Vec<Value> {
-        match self.inner.admin_log.lock() {
-            Ok(g) => g.iter().rev().cloned().collect(),
-            Err(p) => p.into_inner().iter().rev().cloned().collect(),
+        let id = record.id;
+        if let Err(e) = self.submit(Command::AdminAudit(record)).await {
+            tracing::error!(
+                error = %e,
+                %id,
+                action,
+                object_type,
+                object_id,
+                "admin action done but not recorded in the admin audit log"
+            );
         }
     }
 }

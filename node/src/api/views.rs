@@ -5,7 +5,9 @@ use serde_json::{json, Value};
 
 use super::util::{fmt_atoms, fmt_time};
 use crate::ledger::graph::NodeId;
-use crate::ledger::model::{AuditRecord, EqId, Equivalent, Participant, TrustLine, TxRecord, TxState};
+use crate::ledger::model::{
+    AdminAuditRecord, AuditRecord, EqId, Equivalent, Participant, TrustLine, TxRecord, TxState,
+};
 use crate::ledger::policy::PolicyRecord;
 use crate::ledger::Ledger;
 
@@ -145,6 +147,22 @@ pub fn audit(a: &AuditRecord) -> Value {
             "passed": a.passed,
             "error": a.error,
         },
+    })
+}
+
+/// An admin audit record (`GET /admin/audit-log`).
+pub fn admin_action(a: &AdminAuditRecord) -> Value {
+    json!({
+        "id": a.id.to_string(),
+        "timestamp": fmt_time(a.at),
+        "actor_id": a.actor_id,
+        "actor_role": a.actor_role,
+        "action": a.action,
+        "object_type": a.object_type,
+        "object_id": a.object_id,
+        "reason": a.reason,
+        "before_state": a.before_state,
+        "after_state": a.after_state,
     })
 }
 

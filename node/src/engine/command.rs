@@ -6,7 +6,9 @@ use crate::ledger::clearing_runs::ClearingSummary;
 use crate::ledger::graph::LineStatus;
 use crate::ledger::integrity::InvariantReport;
 use crate::ledger::lines::{NewTrustLine, TrustLineUpdate};
-use crate::ledger::model::{Equivalent, Millis, Participant, ParticipantStatus, TrustLine, TxKind, TxRecord};
+use crate::ledger::model::{
+    AdminAuditRecord, Equivalent, Millis, Participant, ParticipantStatus, TrustLine, TxKind, TxRecord,
+};
 use crate::ledger::participants::{EquivalentPatch, NewEquivalent, NewParticipant};
 use crate::ledger::payments::{PaymentOutcome, PaymentRequest};
 use crate::ledger::{Ledger, LedgerError};
@@ -99,6 +101,8 @@ pub enum Command {
     },
     /// Run every invariant check and write checkpoints.
     Verify,
+    /// Append an entry to the admin audit log (changes no ledger state; persisted with the batch).
+    AdminAudit(AdminAuditRecord),
 }
 
 /// The outcome of a command.
@@ -118,6 +122,8 @@ pub enum Reply {
     Clearing(ClearingSummary),
     /// Invariant reports per equivalent.
     Verified(Vec<(EquivalentCode, InvariantReport)>),
+    /// An admin audit entry was recorded (its id).
+    AdminAudited(uuid::Uuid),
 }
 
 /// A committed operation, for WebSocket clients, metrics and federation.
@@ -214,6 +220,10 @@ impl Command {
                 Reply::Clearing(ledger.clear_short_cycles(eq, (*max_len).clamp(3, 6), now))
             }
             Command::Verify => Reply::Verified(ledger.checkpoint(now)),
+            Command::AdminAudit(record) => {
+                ledger.record_admin_action(record.clone());
+                Reply::AdminAudited(record.id)
+            }
         })
     }
 

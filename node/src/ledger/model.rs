@@ -272,3 +272,29 @@ pub struct AuditRecord {
     /// Time.
     pub at: Millis,
 }
+
+/// One entry of the admin audit log: an action an administrator took through the admin API or
+/// the admin pages. It changes no ledger state; the engine persists it with the next batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminAuditRecord {
+    /// UUID.
+    pub id: uuid::Uuid,
+    /// Time of the action.
+    pub at: Millis,
+    /// Role of the actor (`admin`).
+    pub actor_role: String,
+    /// Who acted, when known (the admin token names no one).
+    pub actor_id: Option<String>,
+    /// What was done (`participant.freeze`, `equivalent.create`, `config.update`, ...).
+    pub action: String,
+    /// Kind of the object acted on (`participant`, `equivalent`, `config`, ...).
+    pub object_type: String,
+    /// Id of the object acted on.
+    pub object_id: String,
+    /// The administrator's note.
+    pub reason: Option<String>,
+    /// State of the object before, when recorded.
+    pub before_state: Option<Value>,
+    /// State of the object after, when recorded.
+    pub after_state: Option<Value>,
+}

@@ -4,7 +4,7 @@
 use geo_protocol::{Amount, EquivalentCode, Pid};
 
 use super::graph::LineStatus;
-use super::model::{AuditRecord, Equivalent, Millis, Participant, RouteRecord, TxRecord};
+use super::model::{AdminAuditRecord, AuditRecord, Equivalent, Millis, Participant, RouteRecord, TxRecord};
 use super::policy::PolicyRecord;
 
 /// A trust line row.
@@ -168,6 +168,8 @@ pub struct ChangeSet {
     /// Equivalents to delete with their checkpoints, before anything else of the batch is
     /// written (so that a code deleted and created again in one batch ends up created).
     pub equivalents_deleted: Vec<EquivalentCode>,
+    /// Admin audit entries to append (no ledger state: only persisted and listed).
+    pub admin_audit: Vec<AdminAuditRecord>,
 }
 
 impl ChangeSet {
@@ -183,5 +185,6 @@ impl ChangeSet {
             && self.audit.is_empty()
             && self.checkpoints.is_empty()
             && self.equivalents_deleted.is_empty()
+            && self.admin_audit.is_empty()
     }
 }

@@ -14,8 +14,8 @@ use super::error::LedgerError;
 use super::graph::{CreditGraph, LinePolicy, LineSlot, LineStatus, NodeId, PairId};
 use super::integrity::{check_graph, full_checksum, InvariantReport, StateDigest};
 use super::model::{
-    AuditRecord, EqId, Equivalent, Millis, Participant, ParticipantStatus, PrepareLock, RouteRecord,
-    TrustLine, TxRecord, TxState,
+    AdminAuditRecord, AuditRecord, EqId, Equivalent, Millis, Participant, ParticipantStatus, PrepareLock,
+    RouteRecord, TrustLine, TxRecord, TxState,
 };
 use super::policy::PolicyRecord;
 use super::routing::Router;
@@ -65,6 +65,8 @@ pub(crate) struct Dirty {
     pub checkpoints: Vec<Checkpoint>,
     /// Equivalents deleted, in order (their rows and checkpoints are removed from the store).
     pub equivalents_deleted: Vec<EquivalentCode>,
+    /// Admin audit entries to persist with the batch.
+    pub admin_audit: Vec<AdminAuditRecord>,
 }
 
 /// Recently recorded transactions (for replays) and fingerprints of all known tx ids.
@@ -463,6 +465,12 @@ impl Ledger {
         self.dirty.audit.push(record);
     }
 
+    /// Queues an admin audit entry: it changes no state and is persisted with the changes of
+    /// the current batch (see [`Ledger::take_changes`]).
+    pub fn record_admin_action(&mut self, record: AdminAuditRecord) {
+        self.dirty.admin_audit.push(record);
+    }
+
     /// Runs the full checks of every equivalent and queues a checkpoint for each.
     pub fn checkpoint(&mut self, now: Millis) -> Vec<(EquivalentCode, InvariantReport)> {
         let mut out = Vec::new();
@@ -496,7 +504,8 @@ impl Ledger {
             && d.transactions.is_empty()
             && d.audit.is_empty()
             && d.checkpoints.is_empty()
-            && d.equivalents_deleted.is_empty())
+            && d.equivalents_deleted.is_empty()
+            && d.admin_audit.is_empty())
     }
 
     /// The rows to persist for everything done since the last call, and a fresh change set.
@@ -507,6 +516,7 @@ impl Ledger {
             audit: dirty.audit,
             checkpoints: dirty.checkpoints,
             equivalents_deleted: dirty.equivalents_deleted,
+            admin_audit: dirty.admin_audit,
             ..ChangeSet::default()
         };
         cs.participants = dirty

@@ -6,9 +6,12 @@ use std::sync::Mutex;
 
 use geo_protocol::Amount;
 
-use super::{AuditFilter, BoxFuture, EquivalentReferences, MigrationStatus, Store, StoreError, TxFilter};
+use super::{
+    AdminAuditFilter, AuditFilter, BoxFuture, EquivalentReferences, MigrationStatus, Store, StoreError,
+    TxFilter,
+};
 use crate::ledger::graph::LineStatus;
-use crate::ledger::model::{AuditRecord, Equivalent, Participant, TxRecord, TxState};
+use crate::ledger::model::{AdminAuditRecord, AuditRecord, Equivalent, Participant, TxRecord, TxState};
 use crate::ledger::snapshot::{ChangeSet, Checkpoint, DebtRow, LineRow, LockRow, Snapshot};
 
 #[derive(Default)]
@@ -22,6 +25,7 @@ struct Tables {
     tx_index: HashMap<String, usize>,
     audit: Vec<AuditRecord>,
     checkpoints: Vec<Checkpoint>,
+    admin_audit: Vec<AdminAuditRecord>,
 }
 
 /// A store that keeps everything in memory (lost when dropped).
@@ -141,6 +145,14 @@ impl Store for MemoryStore {
                     });
                 }
             }
+            // Like the SQL schemas' unique key on the admin audit log's ids.
+            let mut ids: std::collections::HashSet<uuid::Uuid> = t.admin_audit.iter().map(|a| a.id).collect();
+            if !cs.admin_audit.iter().all(|a| ids.insert(a.id)) {
+                return Err(StoreError::Corrupt {
+                    table: "admin_audit_log",
+                    detail: "duplicate id".into(),
+                });
+            }
             // Like the SQL schemas' foreign keys: only an equivalent nothing refers to is deleted.
             for code in &cs.equivalents_deleted {
                 let referred = t.lines.values().any(|l| &l.equivalent == code)
@@ -192,6 +204,7 @@ impl Store for MemoryStore {
             }
             t.audit.extend(cs.audit.iter().cloned());
             t.checkpoints.extend(cs.checkpoints.iter().cloned());
+            t.admin_audit.extend(cs.admin_audit.iter().cloned());
             Ok(())
         })
     }
@@ -230,6 +243,26 @@ impl Store for MemoryStore {
                         .is_none_or(|x| a.tx_id.as_deref() == Some(x.as_str()))
                 })
                 .filter(|a| !f.failures_only || !a.passed)
+                .skip(usize::try_from(f.offset).unwrap_or(0))
+                .take(usize::try_from(f.limit).unwrap_or(0))
+                .cloned()
+                .collect())
+        })
+    }
+
+    fn admin_audit_log<'a>(
+        &'a self,
+        f: &'a AdminAuditFilter,
+    ) -> BoxFuture<'a, Result<Vec<AdminAuditRecord>, StoreError>> {
+        Box::pin(async move {
+            let t = self.tables()?;
+            let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+            Ok(t.admin_audit
+                .iter()
+                .rev()
+                .filter(|a| is(&f.action, &a.action))
+                .filter(|a| is(&f.object_type, &a.object_type))
+                .filter(|a| is(&f.object_id, &a.object_id))
                 .skip(usize::try_from(f.offset).unwrap_or(0))
                 .take(usize::try_from(f.limit).unwrap_or(0))
                 .cloned()

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::ledger::model::{AuditRecord, TxKind, TxRecord, TxState};
+use crate::ledger::model::{AdminAuditRecord, AuditRecord, TxKind, TxRecord, TxState};
 use crate::ledger::snapshot::{ChangeSet, Checkpoint, Snapshot};
 
 pub mod memory;
@@ -81,6 +81,21 @@ pub struct AuditFilter {
     pub tx_id: Option<String>,
     /// Only failed checks.
     pub failures_only: bool,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// Filter of admin audit-log listings (every given field must match exactly).
+#[derive(Debug, Clone, Default)]
+pub struct AdminAuditFilter {
+    /// Only this action (`participant.freeze`, ...).
+    pub action: Option<String>,
+    /// Only this object type (`participant`, `equivalent`, ...).
+    pub object_type: Option<String>,
+    /// Only this object id.
+    pub object_id: Option<String>,
     /// Page size.
     pub limit: i64,
     /// Rows to skip.
@@ -181,6 +196,11 @@ pub trait Store: Send + Sync + 'static {
         &'a self,
         filter: &'a AuditFilter,
     ) -> BoxFuture<'a, Result<Vec<AuditRecord>, StoreError>>;
+    /// Admin audit log, newest first.
+    fn admin_audit_log<'a>(
+        &'a self,
+        filter: &'a AdminAuditFilter,
+    ) -> BoxFuture<'a, Result<Vec<AdminAuditRecord>, StoreError>>;
     /// The latest checkpoint of each equivalent.
     fn latest_checkpoints(&self) -> BoxFuture<'_, Result<Vec<Checkpoint>, StoreError>>;
     /// How many stored transactions, audit records and checkpoints refer to an equivalent.

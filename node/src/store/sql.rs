@@ -18,12 +18,12 @@ use sqlx::{QueryBuilder, Row};
 
 use super::writer_lock::WriterLock;
 use super::{
-    AppliedMigration, AuditFilter, BoxFuture, EquivalentReferences, KnownMigration, MigrationStatus, Store,
-    StoreError, TxFilter,
+    AdminAuditFilter, AppliedMigration, AuditFilter, BoxFuture, EquivalentReferences, KnownMigration,
+    MigrationStatus, Store, StoreError, TxFilter,
 };
 use crate::ledger::graph::LineStatus;
 use crate::ledger::model::{
-    AuditRecord, Equivalent, Participant, ParticipantStatus, TxKind, TxRecord, TxState,
+    AdminAuditRecord, AuditRecord, Equivalent, Participant, ParticipantStatus, TxKind, TxRecord, TxState,
 };
 use crate::ledger::policy::PolicyRecord;
 use crate::ledger::snapshot::{ChangeSet, Checkpoint, DebtRow, LineRow, LockRow, Snapshot};
@@ -175,6 +175,28 @@ macro_rules! sql_store {
                     passed: row.try_get("verification_passed")?,
                     error: opt_json(T, row.try_get("error_details")?)?,
                     at: row.try_get("created_at")?,
+                })
+            }
+
+            fn admin_audit_columns() -> &'static str {
+                "id, actor_role, actor_id, action, object_type, object_id, reason, before_state, after_state, \
+                 created_at"
+            }
+
+            fn admin_audit_row(row: &<$db as sqlx::Database>::Row) -> Result<AdminAuditRecord, StoreError> {
+                const T: &str = "admin_audit_log";
+                let id: String = row.try_get("id")?;
+                Ok(AdminAuditRecord {
+                    id: uuid::Uuid::parse_str(&id).map_err(|e| corrupt(T, e))?,
+                    at: row.try_get("created_at")?,
+                    actor_role: row.try_get("actor_role")?,
+                    actor_id: row.try_get("actor_id")?,
+                    action: row.try_get("action")?,
+                    object_type: row.try_get("object_type")?,
+                    object_id: row.try_get("object_id")?,
+                    reason: row.try_get("reason")?,
+                    before_state: opt_json(T, row.try_get("before_state")?)?,
+                    after_state: opt_json(T, row.try_get("after_state")?)?,
                 })
             }
 
@@ -537,6 +559,24 @@ macro_rules! sql_store {
                     self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
                 }
+                for chunk in cs.admin_audit.chunks(CHUNK) {
+                    let mut qb: QueryBuilder<$db> =
+                        QueryBuilder::new(format!("INSERT INTO admin_audit_log ({}) ", Self::admin_audit_columns()));
+                    qb.push_values(chunk, |mut b, a| {
+                        b.push_bind(a.id.to_string())
+                            .push_bind(a.actor_role.clone())
+                            .push_bind(a.actor_id.clone())
+                            .push_bind(a.action.clone())
+                            .push_bind(a.object_type.clone())
+                            .push_bind(a.object_id.clone())
+                            .push_bind(a.reason.clone())
+                            .push_bind(a.before_state.as_ref().map(to_json))
+                            .push_bind(a.after_state.as_ref().map(to_json))
+                            .push_bind(a.at);
+                    });
+                    self.faults.tick()?;
+                    qb.build().execute(&mut *tx).await?;
+                }
                 self.faults.tick()?;
                 tx.commit().await?;
                 Ok(())
@@ -612,6 +652,28 @@ macro_rules! sql_store {
                 rows.iter().map(Self::audit_row).collect()
             }
 
+            async fn list_admin_audit(&self, f: &AdminAuditFilter) -> Result<Vec<AdminAuditRecord>, StoreError> {
+                let mut qb: QueryBuilder<$db> = QueryBuilder::new(format!(
+                    "SELECT {} FROM admin_audit_log WHERE 1 = 1",
+                    Self::admin_audit_columns()
+                ));
+                if let Some(a) = &f.action {
+                    qb.push(" AND action = ").push_bind(a.clone());
+                }
+                if let Some(t) = &f.object_type {
+                    qb.push(" AND object_type = ").push_bind(t.clone());
+                }
+                if let Some(o) = &f.object_id {
+                    qb.push(" AND object_id = ").push_bind(o.clone());
+                }
+                qb.push(" ORDER BY seq DESC LIMIT ")
+                    .push_bind(f.limit)
+                    .push(" OFFSET ")
+                    .push_bind(f.offset);
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                rows.iter().map(Self::admin_audit_row).collect()
+            }
+
             async fn checkpoints_latest(&self) -> Result<Vec<Checkpoint>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT c.equivalent_code, c.checksum, c.digest, c.invariants, c.passed, c.created_at \
@@ -665,6 +727,13 @@ macro_rules! sql_store {
 
             fn audit_log<'a>(&'a self, filter: &'a AuditFilter) -> BoxFuture<'a, Result<Vec<AuditRecord>, StoreError>> {
                 Box::pin(self.list_audit(filter))
+            }
+
+            fn admin_audit_log<'a>(
+                &'a self,
+                filter: &'a AdminAuditFilter,
+            ) -> BoxFuture<'a, Result<Vec<AdminAuditRecord>, StoreError>> {
+                Box::pin(self.list_admin_audit(filter))
             }
 
             fn latest_checkpoints(&self) -> BoxFuture<'_, Result<Vec<Checkpoint>, StoreError>> {

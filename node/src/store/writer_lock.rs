@@ -92,7 +92,14 @@ impl WriterLock {
             Some(Held::File(file)) => {
                 let _ = file.unlock();
             }
-            Some(Held::Postgres(conn)) => {
+            Some(Held::Postgres(mut conn)) => {
+                // Unlock explicitly: closing only sends the server a goodbye, and the server
+                // frees the lock when that backend has exited, which may be after another store
+                // (a restart in the same process) already asked for it.
+                let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(PG_WRITER_LOCK_KEY)
+                    .execute(&mut conn)
+                    .await;
                 let _ = conn.close().await;
             }
             None => {}

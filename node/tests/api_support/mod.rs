@@ -61,10 +61,7 @@ fn pg_database_url(base: &str, db: &str) -> String {
 
 impl Hub {
     /// Starts a hub on 127.0.0.1:0 with the default equivalents UAH, HOUR, EUR (precision 2).
-    pub async fn start(backend: Backend, mut config: ApiConfig, engine_config: EngineConfig) -> Hub {
-        if config.admin_token.is_empty() {
-            config.admin_token = ADMIN.to_owned();
-        }
+    pub async fn start(backend: Backend, config: ApiConfig, engine_config: EngineConfig) -> Hub {
         let mut dir = None;
         let mut pg = None;
         let url = match backend {
@@ -90,6 +87,23 @@ impl Hub {
             }
         };
         let store = geo_node::store::open(&url).await.expect("open store");
+        let mut hub = Hub::on_store(store, config, engine_config).await;
+        hub._dir = dir;
+        hub.pg = pg;
+        hub
+    }
+
+    /// Starts a hub on 127.0.0.1:0 over an open store (creating the default equivalents when it
+    /// has none). The store outlives the hub: a test can stop the hub, close the store, open it
+    /// again and start another hub on it (a restart).
+    pub async fn on_store(
+        store: std::sync::Arc<dyn geo_node::store::Store>,
+        mut config: ApiConfig,
+        engine_config: EngineConfig,
+    ) -> Hub {
+        if config.admin_token.is_empty() {
+            config.admin_token = ADMIN.to_owned();
+        }
         let engine = Engine::start(store, engine_config).await.expect("start engine");
         api::ensure_equivalents(
             &engine,
@@ -109,8 +123,8 @@ impl Hub {
             state,
             stop: Some(stop),
             task: Some(task),
-            _dir: dir,
-            pg,
+            _dir: None,
+            pg: None,
         }
     }
 

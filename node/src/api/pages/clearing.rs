@@ -197,18 +197,20 @@ pub async fn run(
     );
     let mut tx_ids = short_pass.tx_ids.clone();
     tx_ids.extend(optimal.tx_ids.iter().cloned());
-    state.log_admin(
-        "clearing.run",
-        "equivalent",
-        code.as_str(),
-        Some("admin pages"),
-        json!({
-            "before": fmt_atoms(before, precision),
-            "after": fmt_atoms(after, precision),
-            "cleared": fmt_atoms(cleared, precision),
-            "tx_ids": tx_ids,
-        }),
-    );
+    state
+        .log_admin(
+            "clearing.run",
+            "equivalent",
+            code.as_str(),
+            Some("admin pages"),
+            json!({
+                "before": fmt_atoms(before, precision),
+                "after": fmt_atoms(after, precision),
+                "cleared": fmt_atoms(cleared, precision),
+                "tx_ids": tx_ids,
+            }),
+        )
+        .await;
     let inner = content(&state, Some(result), 1).await?;
     Ok(action_reply(&headers, inner, "/admin/clearing"))
 }

@@ -191,13 +191,15 @@ pub async fn participant_action(
     if status == ParticipantStatus::Deleted {
         state.auth().revoke_participant(&pid);
     }
-    state.log_admin(
-        &format!("participant.{action}"),
-        "participant",
-        pid.as_str(),
-        Some("admin pages"),
-        json!({ "status": p.status.as_str() }),
-    );
+    state
+        .log_admin(
+            &format!("participant.{action}"),
+            "participant",
+            pid.as_str(),
+            Some("admin pages"),
+            json!({ "status": p.status.as_str() }),
+        )
+        .await;
     Ok(action_reply(&headers, participant_row(&p), "/admin/participants"))
 }
 
@@ -299,13 +301,15 @@ pub async fn create_equivalent(
         }))
         .await?;
     if let Reply::Equivalent(e) = &reply {
-        state.log_admin(
-            "equivalent.create",
-            "equivalent",
-            code.as_str(),
-            Some("admin pages"),
-            views::equivalent(e),
-        );
+        state
+            .log_admin(
+                "equivalent.create",
+                "equivalent",
+                code.as_str(),
+                Some("admin pages"),
+                views::equivalent(e),
+            )
+            .await;
     }
     Ok(action_reply(
         &headers,
@@ -344,13 +348,15 @@ pub async fn equivalent_action(
             "unexpected reply",
         ));
     };
-    state.log_admin(
-        "equivalent.update",
-        "equivalent",
-        code.as_str(),
-        Some("admin pages"),
-        views::equivalent(&e),
-    );
+    state
+        .log_admin(
+            "equivalent.update",
+            "equivalent",
+            code.as_str(),
+            Some("admin pages"),
+            views::equivalent(&e),
+        )
+        .await;
     let row = state
         .engine()
         .read(|l| {

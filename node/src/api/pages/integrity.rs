@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::html::{badge, html_escape, pager, parse_form, short, url_encode};
 use super::{action_reply, page_number, query, render, AdminSession, PageError, PageResult};
@@ -17,7 +17,7 @@ use crate::api::AppState;
 use crate::engine::{Command, Reply};
 use crate::ledger::model::EqId;
 use crate::ledger::snapshot::Checkpoint;
-use crate::store::AuditFilter;
+use crate::store::{AdminAuditFilter, AuditFilter};
 
 const PER_PAGE: usize = 50;
 /// Admin actions shown below the audit log.
@@ -194,26 +194,31 @@ pub async fn page(
         "<h2>Admin actions</h2><table id=\"admin-actions\"><thead><tr><th>Time</th><th>Action</th><th>Object</th>\
          <th>Reason</th></tr></thead><tbody>",
     );
-    let actions = state.admin_log();
+    let actions = state
+        .engine()
+        .store()
+        .admin_audit_log(&AdminAuditFilter {
+            limit: i64::try_from(ADMIN_ACTIONS).unwrap_or(20),
+            ..AdminAuditFilter::default()
+        })
+        .await?;
     if actions.is_empty() {
-        body.push_str(
-            "<tr><td colspan=\"4\" class=\"muted\">No admin actions since the hub started.</td></tr>",
-        );
+        body.push_str("<tr><td colspan=\"4\" class=\"muted\">No admin actions recorded.</td></tr>");
     }
-    let field = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-    for item in actions.iter().take(ADMIN_ACTIONS) {
+    for item in &actions {
         let _ = write!(
             body,
             "<tr><td class=\"time\">{}</td><td>{}</td><td>{} {}</td><td>{}</td></tr>",
-            html_escape(&field(item, "timestamp")),
-            html_escape(&field(item, "action")),
-            html_escape(&field(item, "object_type")),
-            short(&field(item, "object_id")),
-            html_escape(&field(item, "reason")),
+            html_escape(&fmt_time(item.at)),
+            html_escape(&item.action),
+            html_escape(&item.object_type),
+            short(&item.object_id),
+            html_escape(item.reason.as_deref().unwrap_or("")),
         );
     }
     body.push_str(
-        "</tbody></table><p class=\"muted\">Admin actions are kept in memory (the last 10,000).</p>",
+        "</tbody></table><p class=\"muted\">The latest admin actions; the full, persisted log: \
+         <code>GET /api/v1/admin/audit-log</code>.</p>",
     );
     Ok(render("Integrity", "integrity", &session, &body))
 }
@@ -254,13 +259,15 @@ pub async fn verify(
             html_escape(&failed.join(", "))
         )
     };
-    state.log_admin(
-        "integrity.verify",
-        "integrity",
-        "all",
-        Some("admin pages"),
-        json!({ "equivalents": reports.len(), "failed": failed }),
-    );
+    state
+        .log_admin(
+            "integrity.verify",
+            "integrity",
+            "all",
+            Some("admin pages"),
+            json!({ "equivalents": reports.len(), "failed": failed }),
+        )
+        .await;
     let section = status_section(&state, Some(note)).await?;
     Ok(action_reply(&headers, section, "/admin/integrity"))
 }

@@ -164,13 +164,15 @@ pub async fn line_action(
         })
         .await
         .ok_or_else(|| PageError::new(StatusCode::NOT_FOUND, "trust line not found"))?;
-    state.log_admin(
-        &format!("trustline.{action}"),
-        "trustline",
-        &id.to_string(),
-        Some("admin pages"),
-        json!({ "status": view.get("status") }),
-    );
+    state
+        .log_admin(
+            &format!("trustline.{action}"),
+            "trustline",
+            &id.to_string(),
+            Some("admin pages"),
+            json!({ "status": view.get("status") }),
+        )
+        .await;
     Ok(action_reply(&headers, row, "/admin/trustlines"))
 }
 

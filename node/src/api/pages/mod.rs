@@ -368,13 +368,15 @@ async fn login(
         return html_response(StatusCode::UNAUTHORIZED, login_page(Some("Invalid admin token.")));
     }
     let (id, _csrf) = sessions.create(&expected);
-    state.log_admin(
-        "admin.login",
-        "session",
-        "admin-pages",
-        None,
-        serde_json::json!({}),
-    );
+    state
+        .log_admin(
+            "admin.login",
+            "session",
+            "admin-pages",
+            None,
+            serde_json::json!({}),
+        )
+        .await;
     let mut resp = Redirect::to("/admin/dashboard").into_response();
     if let Some(c) = session_cookie(&id, SESSION_TTL.as_secs()) {
         resp.headers_mut().insert(header::SET_COOKIE, c);
