@@ -105,6 +105,8 @@ struct Inner {
     routers: Mutex<Vec<Router>>,
     clock: Clock,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Batch writes in progress (they outlive a killed writer until they finish).
+    persisting: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Engine {
@@ -121,7 +123,14 @@ impl Engine {
         let ledger = Arc::new(RwLock::new(ledger));
         let (queue, rx) = mpsc::channel(config.queue.max(1));
         let (events, _) = broadcast::channel(4096);
-        let writer = writer::Writer::new(ledger.clone(), store.clone(), events.clone(), config.clone());
+        let persisting = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let writer = writer::Writer::new(
+            ledger.clone(),
+            store.clone(),
+            events.clone(),
+            config.clone(),
+            persisting.clone(),
+        );
         let task = tokio::spawn(writer.run(rx));
         Ok(Engine {
             inner: Arc::new(Inner {
@@ -132,6 +141,7 @@ impl Engine {
                 routers: Mutex::new(Vec::new()),
                 clock: config.clock,
                 task: Mutex::new(Some(task)),
+                persisting,
             }),
         })
     }
@@ -202,12 +212,15 @@ impl Engine {
         }
     }
 
-    /// True while the writer task runs.
+    /// True while the writer task runs, or a batch write it started has not finished (after
+    /// [`Engine::kill`], false means nothing of this engine will touch the store any more).
     pub fn is_running(&self) -> bool {
-        self.inner
+        let writer = self
+            .inner
             .task
             .lock()
             .map(|t| t.as_ref().is_some_and(|h| !h.is_finished()))
-            .unwrap_or(false)
+            .unwrap_or(false);
+        writer || self.inner.persisting.load(std::sync::atomic::Ordering::SeqCst) > 0
     }
 }

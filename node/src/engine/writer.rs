@@ -1,5 +1,6 @@
 //! The writer loop: drain the queue into a batch, apply, persist, answer, publish.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, RwLock};
@@ -8,6 +9,7 @@ use tokio::time::Instant;
 use super::command::{Command, Event, Reply};
 use super::{EngineConfig, EngineError, Envelope};
 use crate::ledger::model::TxState;
+use crate::ledger::snapshot::ChangeSet;
 use crate::ledger::{Ledger, LedgerError};
 use crate::store::Store;
 
@@ -16,6 +18,24 @@ pub(crate) struct Writer {
     store: Arc<dyn Store>,
     events: broadcast::Sender<Arc<Event>>,
     config: EngineConfig,
+    /// Batches being written (see [`Writer::persist`]).
+    persisting: Arc<AtomicUsize>,
+}
+
+/// Counts a batch write in progress for as long as it lives.
+struct Persisting(Arc<AtomicUsize>);
+
+impl Persisting {
+    fn enter(counter: &Arc<AtomicUsize>) -> Persisting {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Persisting(counter.clone())
+    }
+}
+
+impl Drop for Persisting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Writer {
@@ -24,12 +44,33 @@ impl Writer {
         store: Arc<dyn Store>,
         events: broadcast::Sender<Arc<Event>>,
         config: EngineConfig,
+        persisting: Arc<AtomicUsize>,
     ) -> Writer {
         Writer {
             ledger,
             store,
             events,
             config,
+            persisting,
+        }
+    }
+
+    /// Writes a change set on a task of its own and waits for it. Aborting the writer (a
+    /// simulated crash) cannot interrupt the write half-way: it commits or rolls back entirely,
+    /// and [`super::Engine::is_running`] stays true until it has, so that a restart in the same
+    /// process never races a commit of the writer it replaces.
+    async fn persist(&self, changes: ChangeSet) -> (Result<(), String>, ChangeSet) {
+        let store = self.store.clone();
+        let guard = Persisting::enter(&self.persisting);
+        let task = tokio::spawn(async move {
+            let _guard = guard;
+            let result = store.apply(&changes).await.map_err(|e| e.to_string());
+            (result, changes)
+        });
+        match task.await {
+            Ok(done) => done,
+            // The task is never aborted; a panic inside the store is a failed write.
+            Err(e) => (Err(format!("store write task failed: {e}")), ChangeSet::default()),
         }
     }
 
@@ -93,8 +134,8 @@ impl Writer {
             }
             return true;
         }
-        let changes = ledger.take_changes();
-        match self.store.apply(&changes).await {
+        let (persisted, changes) = self.persist(ledger.take_changes()).await;
+        match persisted {
             Ok(()) => {
                 drop(ledger);
                 for (env, result) in batch.into_iter().zip(results) {
