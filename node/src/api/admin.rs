@@ -803,14 +803,23 @@ struct BottleneckQuery {
     equivalent: Option<String>,
 }
 
+impl BottleneckQuery {
+    /// The validated threshold, top-list size and equivalent.
+    fn parse(&self) -> ApiResult<(Share, usize, Option<EquivalentCode>)> {
+        Ok((
+            threshold(self.threshold.as_deref())?,
+            top_limit(self.limit)?,
+            opt_code(self.equivalent.as_deref())?,
+        ))
+    }
+}
+
 async fn trustline_bottlenecks(
     State(state): State<AppState>,
     _a: Admin,
     ApiQuery(q): ApiQuery<BottleneckQuery>,
 ) -> ApiResult<Json<Value>> {
-    let threshold = threshold(q.threshold.as_deref())?;
-    let limit = top_limit(q.limit)?;
-    let code = opt_code(q.equivalent.as_deref())?;
+    let (threshold, limit, code) = q.parse()?;
     let out = state
         .engine()
         .read(|l| -> Result<Value, LedgerError> {
@@ -833,9 +842,7 @@ async fn liquidity_summary(
     _a: Admin,
     ApiQuery(q): ApiQuery<BottleneckQuery>,
 ) -> ApiResult<Json<Value>> {
-    let threshold = threshold(q.threshold.as_deref())?;
-    let limit = top_limit(q.limit)?;
-    let code = opt_code(q.equivalent.as_deref())?;
+    let (threshold, limit, code) = q.parse()?;
     let out = state
         .engine()
         .read(|l| -> Result<Value, LedgerError> {

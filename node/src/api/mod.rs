@@ -171,6 +171,16 @@ impl AppState {
         read(&self.inner.config)
     }
 
+    /// The two rate tables (per IP, per participant), read without cloning the configuration:
+    /// every request asks.
+    fn rates(&self) -> (RateTable, RateTable) {
+        let g = match self.inner.config.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        (g.ip_rates, g.participant_rates)
+    }
+
     /// Changes the configuration (the body limit is fixed when the router is built).
     pub fn update_config(&self, f: impl FnOnce(&mut ApiConfig)) {
         let mut g = match self.inner.config.write() {
@@ -229,7 +239,7 @@ impl AppState {
 
     /// Charges one request of `class` to a participant's rate limit.
     pub fn limit_participant(&self, pid: &Pid, class: RateClass) -> ApiResult<()> {
-        let per_minute = self.config().participant_rates.per_minute(class);
+        let per_minute = self.rates().1.per_minute(class);
         self.inner
             .participant_buckets
             .take(pid, class, per_minute, Instant::now())
@@ -237,7 +247,7 @@ impl AppState {
     }
 
     fn limit_ip(&self, ip: IpAddr, class: RateClass) -> ApiResult<()> {
-        let per_minute = self.config().ip_rates.per_minute(class);
+        let per_minute = self.rates().0.per_minute(class);
         self.inner
             .ip_buckets
             .take(&ip, class, per_minute, Instant::now())
