@@ -789,11 +789,14 @@ async fn migrations_of_each_backend() {
         let m = get_ok(&hub, "/api/v1/admin/migrations").await;
         let name = m["backend"].clone();
         eprintln!("migrations of {name}");
-        assert_eq!(m["current_revision"], "2", "{name}");
-        assert_eq!(m["head_revision"], "2", "{name}");
+        assert_eq!(m["current_revision"], "4", "{name}");
+        assert_eq!(m["head_revision"], "4", "{name}");
         assert_eq!(m["is_up_to_date"], true, "{name}");
         assert_eq!(m["pending"], json!([]), "{name}");
-        for (i, (version, description)) in [(1, "init"), (2, "admin audit log")].into_iter().enumerate() {
+        for (i, (version, description)) in [(1, "init"), (2, "admin audit log"), (4, "load order")]
+            .into_iter()
+            .enumerate()
+        {
             let applied = &m["applied"][i];
             assert_eq!(applied["version"], version, "{name}");
             assert_eq!(applied["description"], description, "{name}");

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::Json;
@@ -25,10 +25,18 @@ use super::{AppState, RateClass};
 use crate::ledger::model::ParticipantStatus;
 use axum::http::StatusCode;
 
+/// Unix milliseconds by the engine's clock (the hub's one clock: see [`crate::engine::Clock`]).
+type Millis = i64;
+
+/// `now + ttl` in milliseconds, saturating.
+fn after(now: Millis, ttl: Duration) -> Millis {
+    now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// A map of string keys to values with an expiry, swept when it grows.
 #[derive(Debug)]
 struct TtlMap<V> {
-    map: HashMap<String, (V, Instant)>,
+    map: HashMap<String, (V, Millis)>,
     next_sweep: usize,
 }
 
@@ -42,7 +50,7 @@ impl<V> Default for TtlMap<V> {
 }
 
 impl<V> TtlMap<V> {
-    fn insert(&mut self, key: String, value: V, expires: Instant, now: Instant) {
+    fn insert(&mut self, key: String, value: V, expires: Millis, now: Millis) {
         if self.map.len() >= self.next_sweep {
             self.map.retain(|_, (_, exp)| *exp > now);
             self.next_sweep = (self.map.len() * 2).max(4096);
@@ -92,19 +100,18 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl AuthState {
     /// Stores a new challenge for `pid`.
-    pub fn new_challenge(&self, pid: Pid, ttl: Duration) -> String {
+    pub fn new_challenge(&self, pid: Pid, ttl: Duration, now: Millis) -> String {
         let challenge = random_token();
-        let now = Instant::now();
-        lock(&self.challenges).insert(challenge.clone(), pid, now + ttl, now);
+        lock(&self.challenges).insert(challenge.clone(), pid, after(now, ttl), now);
         challenge
     }
 
     /// Consumes a challenge: `Ok` when it was issued to `pid` and has not expired. Whatever the
     /// outcome, the challenge cannot be used again.
-    pub fn take_challenge(&self, challenge: &str, pid: &Pid) -> ApiResult<()> {
+    pub fn take_challenge(&self, challenge: &str, pid: &Pid, now: Millis) -> ApiResult<()> {
         let entry = lock(&self.challenges).map.remove(challenge);
         match entry {
-            Some((owner, expires)) if &owner == pid && expires > Instant::now() => Ok(()),
+            Some((owner, expires)) if &owner == pid && expires > now => Ok(()),
             Some((owner, _)) if &owner == pid => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "INVALID_CHALLENGE",
@@ -118,8 +125,8 @@ impl AuthState {
         }
     }
 
-    fn issue_in(&self, pid: Pid, family: String, access_ttl: Duration, refresh_ttl: Duration) -> Issued {
-        let now = Instant::now();
+    fn issue_in(&self, pid: Pid, family: String, ttls: (Duration, Duration), now: Millis) -> Issued {
+        let (access_ttl, refresh_ttl) = ttls;
         let access_token = random_token();
         let refresh_token = random_token();
         lock(&self.access).insert(
@@ -128,7 +135,7 @@ impl AuthState {
                 pid: pid.clone(),
                 family: family.clone(),
             },
-            now + access_ttl,
+            after(now, access_ttl),
             now,
         );
         lock(&self.refresh).insert(
@@ -138,7 +145,7 @@ impl AuthState {
                 family,
                 used: false,
             },
-            now + refresh_ttl,
+            after(now, refresh_ttl),
             now,
         );
         Issued {
@@ -149,15 +156,15 @@ impl AuthState {
     }
 
     /// Issues a token pair for a new login.
-    pub fn issue(&self, pid: Pid, access_ttl: Duration, refresh_ttl: Duration) -> Issued {
-        self.issue_in(pid, random_token(), access_ttl, refresh_ttl)
+    pub fn issue(&self, pid: Pid, access_ttl: Duration, refresh_ttl: Duration, now: Millis) -> Issued {
+        self.issue_in(pid, random_token(), (access_ttl, refresh_ttl), now)
     }
 
     /// The participant an access token belongs to.
-    pub fn check_access(&self, token: &str) -> ApiResult<Pid> {
+    pub fn check_access(&self, token: &str, now: Millis) -> ApiResult<Pid> {
         let mut map = lock(&self.access);
         match map.map.get(token) {
-            Some((s, exp)) if *exp > Instant::now() => Ok(s.pid.clone()),
+            Some((s, exp)) if *exp > now => Ok(s.pid.clone()),
             Some(_) => {
                 map.map.remove(token);
                 Err(ApiError::new(
@@ -172,8 +179,13 @@ impl AuthState {
 
     /// Rotates a refresh token: the presented one is revoked and a new pair issued. Presenting a
     /// revoked token again revokes the whole login (every token descending from it).
-    pub fn rotate(&self, token: &str, access_ttl: Duration, refresh_ttl: Duration) -> ApiResult<Issued> {
-        let now = Instant::now();
+    pub fn rotate(
+        &self,
+        token: &str,
+        access_ttl: Duration,
+        refresh_ttl: Duration,
+        now: Millis,
+    ) -> ApiResult<Issued> {
         let found = {
             let mut map = lock(&self.refresh);
             match map.map.get_mut(token) {
@@ -191,7 +203,7 @@ impl AuthState {
             }
         };
         match found {
-            Ok((pid, family)) => Ok(self.issue_in(pid, family, access_ttl, refresh_ttl)),
+            Ok((pid, family)) => Ok(self.issue_in(pid, family, (access_ttl, refresh_ttl), now)),
             Err(Some(family)) => {
                 self.revoke_family(&family);
                 Err(ApiError::unauthorized(
@@ -233,8 +245,9 @@ pub(crate) async fn challenge(
         ));
     }
     let ttl = state.config().challenge_ttl;
-    let challenge = state.auth().new_challenge(pid, ttl);
-    let expires = state.engine().now() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+    let now = state.engine().now();
+    let challenge = state.auth().new_challenge(pid, ttl, now);
+    let expires = after(now, ttl);
     Ok(Json(
         json!({ "challenge": challenge, "expires_at": fmt_time(expires) }),
     ))
@@ -269,7 +282,9 @@ pub(crate) async fn login(
     // Logins are limited per participant too (the client IP is charged at the edge), so that
     // one participant's login cannot be hammered from many addresses.
     state.limit_participant(&pid, RateClass::Login)?;
-    state.auth().take_challenge(&req.challenge, &pid)?;
+    state
+        .auth()
+        .take_challenge(&req.challenge, &pid, state.engine().now())?;
     let participant = state.engine().read(|l| l.participant(&pid).cloned()).await;
     let Some(p) = participant else {
         return Err(ApiError::not_found(
@@ -288,7 +303,9 @@ pub(crate) async fn login(
         ));
     }
     let cfg = state.config();
-    let issued = state.auth().issue(pid, cfg.access_ttl, cfg.refresh_ttl);
+    let issued = state
+        .auth()
+        .issue(pid, cfg.access_ttl, cfg.refresh_ttl, state.engine().now());
     Ok(Json(token_pair(&issued, views::participant_public(&p))))
 }
 
@@ -303,10 +320,11 @@ pub(crate) async fn refresh(
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<Value>> {
     let cfg = state.config();
+    let now = state.engine().now();
     let issued = state
         .auth()
-        .rotate(&req.refresh_token, cfg.access_ttl, cfg.refresh_ttl)?;
-    let pid = state.auth().check_access(&issued.access_token)?;
+        .rotate(&req.refresh_token, cfg.access_ttl, cfg.refresh_ttl, now)?;
+    let pid = state.auth().check_access(&issued.access_token, now)?;
     let p = state.engine().read(|l| l.participant(&pid).cloned()).await;
     let Some(p) = p else {
         return Err(ApiError::unauthorized("the participant no longer exists"));

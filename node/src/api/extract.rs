@@ -79,7 +79,7 @@ impl FromRequestParts<AppState> for Identity {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers).ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-        let pid = state.auth().check_access(token)?;
+        let pid = state.auth().check_access(token, state.engine().now())?;
         state.limit_participant(&pid, RateClass::of(&parts.method, parts.uri.path()))?;
         Ok(Identity { pid })
     }

@@ -41,7 +41,7 @@ pub async fn ws(
     let Some(token) = token else {
         return ApiError::unauthorized("missing token").into_response();
     };
-    let pid = match state.auth().check_access(&token) {
+    let pid = match state.auth().check_access(&token, state.engine().now()) {
         Ok(pid) => pid,
         Err(e) => return e.into_response(),
     };

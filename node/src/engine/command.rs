@@ -1,6 +1,7 @@
 //! Commands the writer applies, their replies, and the events published after commit.
 
 use geo_protocol::{EquivalentCode, Pid};
+use serde::{Deserialize, Serialize};
 
 use crate::ledger::clearing_runs::ClearingSummary;
 use crate::ledger::graph::LineStatus;
@@ -14,7 +15,8 @@ use crate::ledger::payments::{PaymentOutcome, PaymentRequest};
 use crate::ledger::{Ledger, LedgerError};
 
 /// A mutation of the hub's state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
     /// Register a participant.
     Register(NewParticipant),

@@ -8,6 +8,7 @@
 //! persisted, so no reader ever sees state that is not yet durable.
 
 mod command;
+mod log;
 mod writer;
 
 use std::sync::{Arc, Mutex};
@@ -20,9 +21,20 @@ use crate::ledger::{Ledger, LedgerConfig, LedgerError, RestoreError};
 use crate::store::{Store, StoreError};
 
 pub use command::{Command, Event, Reply};
+pub use log::{LogBatch, LogSink, LogStep};
+
+use crate::ledger::IdSeed;
 
 /// A source of time in Unix milliseconds (real, or simulated in deterministic runs).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// A source of id seeds for submitted commands (random in a hub, a counter in deterministic runs).
+pub type SeedSource = Arc<dyn Fn() -> IdSeed + Send + Sync>;
+
+/// Random seeds (version-4 UUIDs).
+pub fn random_seeds() -> SeedSource {
+    Arc::new(|| IdSeed(uuid::Uuid::new_v4()))
+}
 
 /// The system clock.
 pub fn system_clock() -> Clock {
@@ -45,8 +57,13 @@ pub struct EngineConfig {
     pub checkpoint_every: Duration,
     /// Ledger tunables.
     pub ledger: LedgerConfig,
-    /// Time source.
+    /// Time source: the one clock of the hub (batches, lock expiry, checkpoints, and through
+    /// [`Engine::now`] authentication and rate limits).
     pub clock: Clock,
+    /// Where the id seeds of submitted commands come from.
+    pub seeds: SeedSource,
+    /// Receives every persisted batch of the command log, if set.
+    pub log: Option<LogSink>,
 }
 
 impl Default for EngineConfig {
@@ -57,6 +74,8 @@ impl Default for EngineConfig {
             checkpoint_every: Duration::from_secs(300),
             ledger: LedgerConfig::default(),
             clock: system_clock(),
+            seeds: random_seeds(),
+            log: None,
         }
     }
 }
@@ -87,6 +106,7 @@ pub enum StartError {
 }
 
 pub(crate) struct Envelope {
+    pub seed: IdSeed,
     pub command: Command,
     pub reply: oneshot::Sender<Result<Reply, EngineError>>,
 }
@@ -104,6 +124,7 @@ struct Inner {
     events: broadcast::Sender<Arc<Event>>,
     routers: Mutex<Vec<Router>>,
     clock: Clock,
+    seeds: SeedSource,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Batch writes in progress (they outlive a killed writer until they finish).
     persisting: Arc<std::sync::atomic::AtomicUsize>,
@@ -115,11 +136,13 @@ impl Engine {
     pub async fn start(store: Arc<dyn Store>, config: EngineConfig) -> Result<Engine, StartError> {
         let snapshot = store.load().await?;
         let mut ledger = Ledger::restore(config.ledger.clone(), snapshot)?;
-        let now = (config.clock)();
-        ledger.expire_locks(now);
-        ledger.checkpoint(now);
+        let mut batch = LogBatch::begin(&mut ledger, 0, (config.clock)());
+        batch.finish(&mut ledger, true);
         let changes = ledger.take_changes();
         store.apply(&changes).await?;
+        if let Some(log) = &config.log {
+            log(&batch);
+        }
         let ledger = Arc::new(RwLock::new(ledger));
         let (queue, rx) = mpsc::channel(config.queue.max(1));
         let (events, _) = broadcast::channel(4096);
@@ -139,7 +162,8 @@ impl Engine {
                 store,
                 events,
                 routers: Mutex::new(Vec::new()),
-                clock: config.clock,
+                clock: config.clock.clone(),
+                seeds: config.seeds.clone(),
                 task: Mutex::new(Some(task)),
                 persisting,
             }),
@@ -149,10 +173,15 @@ impl Engine {
     /// Submits a command and waits for its durable outcome. If the caller stops waiting, the
     /// command still runs to completion.
     pub async fn submit(&self, command: Command) -> Result<Reply, EngineError> {
+        self.submit_seeded((self.inner.seeds)(), command).await
+    }
+
+    /// Submits a command whose id seed the caller fixed (replays, simulations, replication).
+    pub async fn submit_seeded(&self, seed: IdSeed, command: Command) -> Result<Reply, EngineError> {
         let (reply, rx) = oneshot::channel();
         self.inner
             .queue
-            .send(Envelope { command, reply })
+            .send(Envelope { seed, command, reply })
             .await
             .map_err(|_| EngineError::Stopped)?;
         rx.await.map_err(|_| EngineError::Stopped)?

@@ -7,10 +7,12 @@ use tokio::sync::{broadcast, mpsc, RwLock};
 use tokio::time::Instant;
 
 use super::command::{Command, Event, Reply};
+use super::log::LogBatch;
 use super::{EngineConfig, EngineError, Envelope};
 use crate::ledger::model::TxState;
 use crate::ledger::snapshot::ChangeSet;
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::IdSeed;
+use crate::ledger::Ledger;
 use crate::store::Store;
 
 pub(crate) struct Writer {
@@ -75,19 +77,18 @@ impl Writer {
     }
 
     pub async fn run(self, mut rx: mpsc::Receiver<Envelope>) {
-        let mut next_checkpoint = Instant::now() + self.config.checkpoint_every;
+        let every = i64::try_from(self.config.checkpoint_every.as_millis()).unwrap_or(i64::MAX);
+        let mut next_checkpoint = (self.config.clock)().saturating_add(every);
+        // Batch 0 was the start-up batch (see `Engine::start`).
+        let mut seq: u64 = 1;
         loop {
             let next_expiry = {
                 let ledger = self.ledger.read().await;
                 ledger.next_lock_expiry()
             };
-            let wake = match next_expiry {
-                Some(at) => {
-                    let wait = u64::try_from(at.saturating_sub((self.config.clock)())).unwrap_or(0);
-                    (Instant::now() + std::time::Duration::from_millis(wait)).min(next_checkpoint)
-                }
-                None => next_checkpoint,
-            };
+            let due = next_expiry.map_or(next_checkpoint, |at| at.min(next_checkpoint));
+            let wait = u64::try_from(due.saturating_sub((self.config.clock)())).unwrap_or(0);
+            let wake = Instant::now() + std::time::Duration::from_millis(wait);
             let first = tokio::select! {
                 m = rx.recv() => match m {
                     Some(m) => Some(m),
@@ -105,47 +106,55 @@ impl Writer {
                     }
                 }
             }
-            let checkpoint = Instant::now() >= next_checkpoint;
+            let now = (self.config.clock)();
+            let checkpoint = now >= next_checkpoint;
             if checkpoint {
-                next_checkpoint = Instant::now() + self.config.checkpoint_every;
+                next_checkpoint = now.saturating_add(every);
             }
-            if !self.run_batch(batch, checkpoint).await {
-                return;
+            match self.run_batch(batch, seq, now, checkpoint).await {
+                Some(true) => seq += 1,
+                Some(false) => {}
+                None => return,
             }
         }
     }
 
-    /// Applies and persists one batch; false when the writer must stop.
-    async fn run_batch(&self, batch: Vec<Envelope>, checkpoint: bool) -> bool {
+    /// Applies and persists one batch: `Some(true)` when it was persisted (it joins the log),
+    /// `Some(false)` when it changed nothing or failed and was rolled back, `None` when the
+    /// writer must stop.
+    async fn run_batch(&self, batch: Vec<Envelope>, seq: u64, now: i64, checkpoint: bool) -> Option<bool> {
         let mut ledger = self.ledger.write().await;
-        let now = (self.config.clock)();
-        ledger.expire_locks(now);
+        let mut log = LogBatch::begin(&mut ledger, seq, now);
         let mut results: Vec<Result<Reply, EngineError>> = Vec::with_capacity(batch.len());
-        for env in &batch {
-            results.push(self.apply_one(&mut ledger, &env.command, now).await);
+        let mut replies = Vec::with_capacity(batch.len());
+        for env in batch {
+            results.push(self.apply_one(&mut ledger, &mut log, env.seed, env.command).await);
+            replies.push(env.reply);
         }
-        if checkpoint {
-            ledger.checkpoint(now);
-        }
+        log.finish(&mut ledger, checkpoint);
         if !ledger.has_changes() {
             drop(ledger);
-            for (env, result) in batch.into_iter().zip(results) {
-                let _ = env.reply.send(result);
+            for (reply, result) in replies.into_iter().zip(results) {
+                let _ = reply.send(result);
             }
-            return true;
+            return Some(false);
         }
         let (persisted, changes) = self.persist(ledger.take_changes()).await;
         match persisted {
             Ok(()) => {
+                if let Some(sink) = &self.config.log {
+                    sink(&log);
+                }
                 drop(ledger);
-                for (env, result) in batch.into_iter().zip(results) {
-                    let _ = env.reply.send(result);
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
                 }
                 for tx in changes.transactions {
                     if tx.state != TxState::Prepared {
                         let _ = self.events.send(Arc::new(Event::of(tx)));
                     }
                 }
+                Some(true)
             }
             Err(e) => {
                 tracing::error!(error = %e, "batch not persisted; rebuilding the ledger from the store");
@@ -162,41 +171,49 @@ impl Writer {
                     Ok(fresh) => *ledger = fresh,
                     Err(reload) => {
                         tracing::error!(error = %reload, "cannot rebuild the ledger; the writer stops");
-                        for env in batch {
-                            let _ = env.reply.send(Err(EngineError::Store(e.to_string())));
+                        for reply in replies {
+                            let _ = reply.send(Err(EngineError::Store(e.to_string())));
                         }
                         // Without a trustworthy state the writer must not go on: readers see an
                         // empty ledger rather than state that was never persisted, and the hub
                         // answers "not running" until restarted.
                         *ledger = Ledger::new(self.config.ledger.clone());
-                        return false;
+                        return None;
                     }
                 }
                 drop(ledger);
-                for env in batch {
-                    let _ = env.reply.send(Err(EngineError::Store(e.to_string())));
+                for reply in replies {
+                    let _ = reply.send(Err(EngineError::Store(e.to_string())));
                 }
+                Some(false)
             }
         }
-        true
     }
 
+    /// Applies one command as a step of `log`. When the ledger's replay window cannot tell
+    /// whether the command's tx id was seen, the store is asked and its answer becomes a step of
+    /// the log too, before the command.
     async fn apply_one(
         &self,
         ledger: &mut Ledger,
-        command: &Command,
-        now: i64,
+        log: &mut LogBatch,
+        seed: IdSeed,
+        command: Command,
     ) -> Result<Reply, EngineError> {
-        match command.apply(ledger, now) {
-            Err(LedgerError::NeedsLookup(tx_id)) => {
-                match self.store.transaction(&tx_id).await {
-                    Ok(Some(tx)) => ledger.remember_transaction(tx),
-                    Ok(None) => ledger.forget_fingerprint(&tx_id),
-                    Err(e) => return Err(EngineError::Store(e.to_string())),
-                }
-                command.apply(ledger, now).map_err(EngineError::from)
-            }
-            other => other.map_err(EngineError::from),
+        let lookup = match command.tx_id() {
+            Some(tx_id) => match ledger.needs_lookup(tx_id) {
+                true => Some(tx_id.to_owned()),
+                false => None,
+            },
+            None => None,
+        };
+        if let Some(tx_id) = lookup {
+            let found = match self.store.transaction(&tx_id).await {
+                Ok(found) => found,
+                Err(e) => return Err(EngineError::Store(e.to_string())),
+            };
+            log.lookup(ledger, tx_id, found);
         }
+        log.command(ledger, seed, command).map_err(EngineError::from)
     }
 }

@@ -83,7 +83,7 @@ impl Ledger {
         }
         let precision = self.equivalents[eq as usize].precision;
         let total: i128 = reductions.iter().map(|r| r.2).sum();
-        let tx_id = uuid::Uuid::new_v4().to_string();
+        let tx_id = self.ids.next_uuid().to_string();
         let mut affected: Vec<NodeId> = net.keys().copied().collect();
         affected.sort_unstable();
         let mut payload = json!({
@@ -110,6 +110,7 @@ impl Ledger {
             created_at: now,
             updated_at: now,
         });
+        let audit_id = self.ids.next_uuid();
         self.audit(
             "CLEARING",
             Some(&tx_id),
@@ -117,7 +118,7 @@ impl Ledger {
             before,
             affected,
             &touched,
-            uuid::Uuid::new_v4(),
+            audit_id,
             now,
         );
         Ok(tx_id)

@@ -1,6 +1,7 @@
 //! Trust line operations (GEO v0.1 section 5): create, update, close, and the admin freeze.
 
 use geo_protocol::{Amount, EquivalentCode, Pid};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::error::LedgerError;
@@ -10,7 +11,7 @@ use super::policy::PolicyRecord;
 use super::state::Ledger;
 
 /// A request to open a trust line (signature checked at the edge).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewTrustLine {
     /// Id to give the line.
     pub id: uuid::Uuid,
@@ -27,7 +28,7 @@ pub struct NewTrustLine {
 }
 
 /// A request to change a trust line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrustLineUpdate {
     /// Line id.
     pub id: uuid::Uuid,
@@ -63,7 +64,7 @@ impl Ledger {
         let line = &self.lines[index as usize];
         let precision = self.equivalents[line.eq as usize].precision;
         let row = self.line_row(index);
-        let tx_id = uuid::Uuid::new_v4();
+        let tx_id = self.ids.next_uuid();
         let mut payload = json!({
             "trust_line_id": row.id.to_string(),
             "from": row.from.as_str(),
@@ -90,6 +91,7 @@ impl Ledger {
             updated_at: now,
         });
         let digest = self.digest_hex(eq);
+        let audit_id = self.ids.next_uuid();
         self.audit(
             kind.as_str(),
             Some(&tx_id.to_string()),
@@ -97,7 +99,7 @@ impl Ledger {
             digest,
             vec![from, to],
             &[],
-            uuid::Uuid::new_v4(),
+            audit_id,
             now,
         );
         tx_id

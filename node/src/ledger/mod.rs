@@ -8,6 +8,7 @@ pub mod clearing_runs;
 pub mod datasets;
 pub mod error;
 pub mod graph;
+pub mod ids;
 pub mod integrity;
 pub mod lines;
 pub mod model;
@@ -19,4 +20,5 @@ pub mod snapshot;
 pub mod state;
 
 pub use error::LedgerError;
+pub use ids::IdSeed;
 pub use state::{Ledger, LedgerConfig, RestoreError};

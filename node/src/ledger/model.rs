@@ -67,6 +67,9 @@ pub struct Participant {
     pub status: ParticipantStatus,
     /// Verification level 0-3.
     pub verification_level: i16,
+    /// Position in the ledger's load order (the order of registration): a ledger rebuilt from
+    /// the store numbers participants as the original did, so it routes and clears the same way.
+    pub ord: u64,
     /// Creation time.
     pub created_at: Millis,
     /// Last update time.
@@ -88,6 +91,8 @@ pub struct Equivalent {
     pub metadata: Value,
     /// Inactive equivalents accept no new trust lines or payments.
     pub is_active: bool,
+    /// Position in the ledger's load order (the order of creation).
+    pub ord: u64,
     /// Creation time.
     pub created_at: Millis,
     /// Last update time.
@@ -222,7 +227,7 @@ impl TxState {
 }
 
 /// A transaction as recorded in the `transactions` table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxRecord {
     /// Id (client `tx_id` for payments, UUID otherwise).
     pub tx_id: String,
@@ -275,7 +280,7 @@ pub struct AuditRecord {
 
 /// One entry of the admin audit log: an action an administrator took through the admin API or
 /// the admin pages. It changes no ledger state; the engine persists it with the next batch.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminAuditRecord {
     /// UUID.
     pub id: uuid::Uuid,

@@ -1,6 +1,7 @@
 //! Operations on participants and equivalents.
 
 use geo_protocol::{EquivalentCode, Pid, Precision};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::error::LedgerError;
@@ -9,7 +10,7 @@ use super::model::{EqId, Equivalent, Millis, Participant, ParticipantStatus};
 use super::state::{Book, Ledger};
 
 /// A new participant (the signature was checked at the edge).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewParticipant {
     /// PID (derived from the key by the caller).
     pub pid: Pid,
@@ -24,7 +25,7 @@ pub struct NewParticipant {
 }
 
 /// A new equivalent.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewEquivalent {
     /// Code.
     pub code: EquivalentCode,
@@ -39,16 +40,34 @@ pub struct NewEquivalent {
 }
 
 /// Changes to an equivalent (precision never changes: stored amounts depend on it).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EquivalentPatch {
-    /// New symbol.
+    /// New symbol (`Some(None)` clears it).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub symbol: Option<Option<String>>,
-    /// New description.
+    /// New description (`Some(None)` clears it).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub description: Option<Option<String>>,
     /// New metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
     /// Activate or deactivate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
+}
+
+/// A field that is present (possibly `null`) is `Some`; an absent one stays `None` (serde's
+/// `default`), so "clear" and "leave as is" survive a round trip.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 impl Ledger {
@@ -68,6 +87,7 @@ impl Ledger {
             profile: p.profile,
             status: ParticipantStatus::Active,
             verification_level: 0,
+            ord: u64::from(node),
             created_at: now,
             updated_at: now,
         });
@@ -143,9 +163,11 @@ impl Ledger {
             description: e.description,
             metadata: e.metadata,
             is_active: true,
+            ord: self.next_eq_ord,
             created_at: now,
             updated_at: now,
         });
+        self.next_eq_ord += 1;
         let mut book = Book::default();
         book.graph.ensure_nodes(self.participants.len());
         self.books.push(book);

@@ -5,6 +5,7 @@
 //! serve payments whose outcome is decided elsewhere (cross-hub two-phase commit).
 
 use geo_protocol::{Amount, EquivalentCode, Pid};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::error::LedgerError;
@@ -14,7 +15,7 @@ use super::routing::{check_routes, Route, RouteLimits, RoutingError};
 use super::state::Ledger;
 
 /// A payment as the ledger receives it (signature and authorisation were checked at the edge).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PaymentRequest {
     /// Client idempotency key.
     pub tx_id: String,
@@ -200,6 +201,7 @@ impl Ledger {
         let mut affected: Vec<NodeId> = hops.iter().flat_map(|(p, _)| p.iter().copied()).collect();
         affected.sort_unstable();
         affected.dedup();
+        let audit_id = self.ids.next_uuid();
         self.audit(
             "PAYMENT",
             Some(&req.tx_id),
@@ -207,7 +209,7 @@ impl Ledger {
             before,
             affected,
             &touched,
-            uuid::Uuid::new_v4(),
+            audit_id,
             now,
         );
         if self.config.clear_after_payment {
@@ -281,6 +283,7 @@ impl Ledger {
             let mut affected: Vec<NodeId> = lock.routes.iter().flat_map(|(p, _)| p.iter().copied()).collect();
             affected.sort_unstable();
             affected.dedup();
+            let audit_id = self.ids.next_uuid();
             self.audit(
                 "PAYMENT",
                 Some(tx_id),
@@ -288,7 +291,7 @@ impl Ledger {
                 before,
                 affected,
                 &touched,
-                uuid::Uuid::new_v4(),
+                audit_id,
                 now,
             );
             if self.config.clear_after_payment {

@@ -24,6 +24,8 @@ pub struct LineRow {
     pub policy: PolicyRecord,
     /// Status.
     pub status: LineStatus,
+    /// Position in the ledger's load order (the order of creation).
+    pub ord: u64,
     /// Creation time.
     pub created_at: Millis,
     /// Last update.

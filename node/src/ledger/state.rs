@@ -12,6 +12,7 @@ use geo_protocol::{Amount, EquivalentCode, Pid};
 
 use super::error::LedgerError;
 use super::graph::{CreditGraph, LinePolicy, LineSlot, LineStatus, NodeId, PairId};
+use super::ids::{IdSeed, IdSource};
 use super::integrity::{check_graph, full_checksum, InvariantReport, StateDigest};
 use super::model::{
     AdminAuditRecord, AuditRecord, EqId, Equivalent, Millis, Participant, ParticipantStatus, PrepareLock,
@@ -103,6 +104,10 @@ pub struct Ledger {
     /// a registration applies them without scanning every line. Entries may be stale (the line's
     /// policy changed since) and are checked when used.
     pub(crate) pending_blocks: HashMap<Pid, Vec<u32>>,
+    /// Ids of the command being applied (see [`Ledger::seed_ids`]).
+    pub(crate) ids: IdSource,
+    /// Load-order position of the next equivalent created ([`Equivalent::ord`]).
+    pub(crate) next_eq_ord: u64,
 }
 
 /// Why a snapshot cannot be loaded.
@@ -144,7 +149,15 @@ impl Ledger {
             dirty: Dirty::default(),
             inactive: BTreeSet::new(),
             pending_blocks: HashMap::new(),
+            ids: IdSource::default(),
+            next_eq_ord: 0,
         }
+    }
+
+    /// Sets the seed of the ids the next operations give out. The engine calls it before every
+    /// command with the seed the command carries in the log, so a replay gives the same ids.
+    pub fn seed_ids(&mut self, seed: IdSeed) {
+        self.ids = IdSource::new(seed);
     }
 
     /// The configuration.
@@ -363,6 +376,13 @@ impl Ledger {
             self.txs.order.push_back(tx.tx_id.clone());
         }
         self.txs.recent.insert(tx.tx_id.clone(), tx.clone());
+        self.dirty.transactions.push(tx);
+    }
+
+    /// Shrinks the replay window to its configured size. Runs once the batch's records went to
+    /// the change set ([`Ledger::take_changes`]): a record of the batch in progress is not in the
+    /// store yet, so forgetting it then would make a replay in the same batch look new.
+    fn trim_window(&mut self) {
         while self.txs.order.len() > self.config.recent_window {
             if let Some(old) = self.txs.order.pop_front() {
                 let keep = self
@@ -377,7 +397,6 @@ impl Ledger {
                 self.txs.recent.remove(&old);
             }
         }
-        self.dirty.transactions.push(tx);
     }
 
     /// Makes a transaction fetched from the store known again (after [`LedgerError::NeedsLookup`]).
@@ -392,6 +411,12 @@ impl Ledger {
     /// Forgets that a tx id might exist in the store (the store answered that it does not).
     pub fn forget_fingerprint(&mut self, tx_id: &str) {
         self.txs.seen.remove(&fingerprint(tx_id));
+    }
+
+    /// True when only the store can tell whether `tx_id` was seen (the replay window forgot it
+    /// but its fingerprint remains): the engine looks it up before applying the command.
+    pub fn needs_lookup(&self, tx_id: &str) -> bool {
+        !self.txs.recent.contains_key(tx_id) && self.txs.seen.contains(&fingerprint(tx_id))
     }
 
     /// Checks a tx id against the replay window: `Ok(Some(record))` for a known one,
@@ -510,6 +535,7 @@ impl Ledger {
 
     /// The rows to persist for everything done since the last call, and a fresh change set.
     pub fn take_changes(&mut self) -> ChangeSet {
+        self.trim_window();
         let dirty = std::mem::take(&mut self.dirty);
         let mut cs = ChangeSet {
             transactions: dirty.transactions,
@@ -570,6 +596,7 @@ impl Ledger {
                 blocked_participants: l.blocked_pids.clone(),
             },
             status: l.status,
+            ord: u64::from(index),
             created_at: l.created_at,
             updated_at: l.updated_at,
         }
@@ -599,6 +626,12 @@ impl Ledger {
     pub fn restore(config: LedgerConfig, snap: Snapshot) -> Result<Ledger, RestoreError> {
         let bad = |m: String| RestoreError::Inconsistent(m);
         let mut l = Ledger::new(config);
+        // Load order is creation order, so that node, equivalent and line numbering (and with it
+        // every routing and clearing choice) is the original's.
+        let mut snap = snap;
+        snap.participants.sort_by_key(|p| p.ord);
+        snap.equivalents.sort_by_key(|e| e.ord);
+        l.next_eq_ord = snap.equivalents.last().map_or(0, |e| e.ord + 1);
         for p in snap.participants {
             let n =
                 NodeId::try_from(l.participants.len()).map_err(|_| bad("too many participants".into()))?;
@@ -632,9 +665,10 @@ impl Ledger {
                 .copied()
                 .ok_or_else(|| bad(format!("unknown equivalent {c}")))
         };
-        // Closed lines first, so that an open line of the same (from, to) takes the graph slot.
+        // In creation order: of several lines with the same (from, to), only the newest can be
+        // open, and it takes the graph slot last, as it did when it was created.
         let mut rows = snap.lines;
-        rows.sort_by_key(|r| (r.status != LineStatus::Closed, r.created_at));
+        rows.sort_by_key(|r| r.ord);
         for row in rows {
             let from = node(&l, &row.from)?;
             let to = node(&l, &row.to)?;

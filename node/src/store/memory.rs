@@ -90,10 +90,16 @@ impl Store for MemoryStore {
             for a in &t.audit {
                 last.insert(a.equivalent.to_string(), a.checksum_after.clone());
             }
+            let mut participants: Vec<Participant> = t.participants.values().cloned().collect();
+            participants.sort_by_key(|p| p.ord);
+            let mut equivalents: Vec<Equivalent> = t.equivalents.values().cloned().collect();
+            equivalents.sort_by_key(|e| e.ord);
+            let mut lines: Vec<LineRow> = t.lines.values().cloned().collect();
+            lines.sort_by_key(|l| l.ord);
             Ok(Snapshot {
-                participants: t.participants.values().cloned().collect(),
-                equivalents: t.equivalents.values().cloned().collect(),
-                lines: t.lines.values().cloned().collect(),
+                participants,
+                equivalents,
+                lines,
                 debts: t
                     .debts
                     .iter()

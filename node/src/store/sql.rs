@@ -69,6 +69,16 @@ fn corrupt(table: &'static str, detail: impl ToString) -> StoreError {
     }
 }
 
+/// A load-order position as stored (a non-negative BIGINT).
+fn ord(table: &'static str, n: i64) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|e| corrupt(table, e))
+}
+
+/// A load-order position to store (positions count rows, far below `i64::MAX`).
+fn ord_column(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 fn pid(table: &'static str, s: &str) -> Result<Pid, StoreError> {
     Pid::parse(s).map_err(|e| corrupt(table, e))
 }
@@ -209,8 +219,8 @@ macro_rules! sql_store {
                     sqlx::query($snapshot_sql).execute(&mut *tx).await?;
                 }
                 let rows = sqlx::query(
-                    "SELECT pid, public_key, display_name, kind, profile, status, verification_level, \
-                     created_at, updated_at FROM participants ORDER BY created_at, pid",
+                    "SELECT pid, public_key, display_name, kind, profile, status, verification_level, ord, \
+                     created_at, updated_at FROM participants ORDER BY ord",
                 )
                 .fetch_all(&mut *tx)
                 .await?;
@@ -228,13 +238,14 @@ macro_rules! sql_store {
                         profile: json(T, &profile)?,
                         status: ParticipantStatus::parse(&status).ok_or_else(|| corrupt(T, status.clone()))?,
                         verification_level: i16::try_from(level).map_err(|e| corrupt(T, e))?,
+                        ord: ord(T, r.try_get("ord")?)?,
                         created_at: r.try_get("created_at")?,
                         updated_at: r.try_get("updated_at")?,
                     });
                 }
                 let rows = sqlx::query(
-                    "SELECT code, precision, symbol, description, metadata, is_active, created_at, updated_at \
-                     FROM equivalents ORDER BY created_at, code",
+                    "SELECT code, precision, symbol, description, metadata, is_active, ord, created_at, updated_at \
+                     FROM equivalents ORDER BY ord",
                 )
                 .fetch_all(&mut *tx)
                 .await?;
@@ -250,13 +261,14 @@ macro_rules! sql_store {
                         description: r.try_get("description")?,
                         metadata: json(T, &metadata)?,
                         is_active: r.try_get("is_active")?,
+                        ord: ord(T, r.try_get("ord")?)?,
                         created_at: r.try_get("created_at")?,
                         updated_at: r.try_get("updated_at")?,
                     });
                 }
                 let sql = format!(
-                    "SELECT id, from_pid, to_pid, equivalent, {} AS limit_amount, policy, status, created_at, \
-                     updated_at FROM trust_lines",
+                    "SELECT id, from_pid, to_pid, equivalent, {} AS limit_amount, policy, status, ord, created_at, \
+                     updated_at FROM trust_lines ORDER BY ord",
                     Self::num("limit_amount")
                 );
                 for r in sqlx::query(&sql).fetch_all(&mut *tx).await? {
@@ -275,6 +287,7 @@ macro_rules! sql_store {
                         limit: amount(T, &limit)?,
                         policy: serde_json::from_str::<PolicyRecord>(&policy).map_err(|e| corrupt(T, e))?,
                         status: LineStatus::parse(&status).ok_or_else(|| corrupt(T, status.clone()))?,
+                        ord: ord(T, r.try_get("ord")?)?,
                         created_at: r.try_get("created_at")?,
                         updated_at: r.try_get("updated_at")?,
                     });
@@ -353,7 +366,7 @@ macro_rules! sql_store {
                 for chunk in cs.participants.chunks(CHUNK) {
                     let mut qb: QueryBuilder<$db> = QueryBuilder::new(
                         "INSERT INTO participants (pid, public_key, display_name, kind, profile, status, \
-                         verification_level, created_at, updated_at) ",
+                         verification_level, ord, created_at, updated_at) ",
                     );
                     qb.push_values(chunk, |mut b, p| {
                         b.push_bind(p.pid.to_string())
@@ -363,6 +376,7 @@ macro_rules! sql_store {
                             .push_bind(to_json(&p.profile))
                             .push_bind(p.status.as_str())
                             .push_bind(i64::from(p.verification_level))
+                            .push_bind(ord_column(p.ord))
                             .push_bind(p.created_at)
                             .push_bind(p.updated_at);
                     });
@@ -377,7 +391,7 @@ macro_rules! sql_store {
                 for chunk in cs.equivalents.chunks(CHUNK) {
                     let mut qb: QueryBuilder<$db> = QueryBuilder::new(
                         "INSERT INTO equivalents (code, precision, symbol, description, metadata, is_active, \
-                         created_at, updated_at) ",
+                         ord, created_at, updated_at) ",
                     );
                     qb.push_values(chunk, |mut b, e| {
                         b.push_bind(e.code.to_string())
@@ -386,6 +400,7 @@ macro_rules! sql_store {
                             .push_bind(e.description.clone())
                             .push_bind(to_json(&e.metadata))
                             .push_bind(e.is_active)
+                            .push_bind(ord_column(e.ord))
                             .push_bind(e.created_at)
                             .push_bind(e.updated_at);
                     });
@@ -402,7 +417,7 @@ macro_rules! sql_store {
                 for l in &cs.lines {
                     let mut qb: QueryBuilder<$db> = QueryBuilder::new(
                         "INSERT INTO trust_lines (id, from_pid, to_pid, equivalent, limit_amount, policy, status, \
-                         created_at, updated_at) VALUES (",
+                         ord, created_at, updated_at) VALUES (",
                     );
                     qb.push_bind(l.id.to_string())
                         .push(", ")
@@ -418,6 +433,8 @@ macro_rules! sql_store {
                         .push_bind(to_json(&l.policy))
                         .push(", ")
                         .push_bind(l.status.as_str())
+                        .push(", ")
+                        .push_bind(ord_column(l.ord))
                         .push(", ")
                         .push_bind(l.created_at)
                         .push(", ")
