@@ -91,7 +91,7 @@ async fn story(backend: &Backend) {
     let store = engine.store().clone();
     let p1 = store.transaction("p1").await.unwrap().expect("p1 stored");
     assert_eq!(p1.state, TxState::Committed, "{name}");
-    assert_eq!(p1.payload["amount"], "25.50");
+    assert_eq!(p1.payload.to_json()["amount"], "25.50");
     assert_eq!(
         store.transaction("prep-abort").await.unwrap().unwrap().state,
         TxState::Aborted
@@ -311,12 +311,12 @@ async fn killing_the_writer_at_random_moments_loses_nothing() {
         .unwrap();
     let mut net: std::collections::HashMap<String, i128> = std::collections::HashMap::new();
     for t in all.iter().filter(|t| t.state == TxState::Committed) {
-        let a = geo_protocol::Amount::parse_stored(t.payload["amount"].as_str().unwrap())
+        let a = geo_protocol::Amount::parse_stored(t.payload.to_json()["amount"].as_str().unwrap())
             .unwrap()
             .atoms();
-        *net.entry(t.payload["from"].as_str().unwrap().to_owned())
+        *net.entry(t.payload.to_json()["from"].as_str().unwrap().to_owned())
             .or_default() -= a;
-        *net.entry(t.payload["to"].as_str().unwrap().to_owned())
+        *net.entry(t.payload.to_json()["to"].as_str().unwrap().to_owned())
             .or_default() += a;
     }
     let ledger_net = engine

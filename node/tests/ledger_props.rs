@@ -264,11 +264,15 @@ impl World {
                 let rec = out.record();
                 if rec.state == geo_node::ledger::model::TxState::Committed {
                     self.stats.committed += 1;
-                    let routes = rec.payload["routes"].as_array().map_or(0, Vec::len);
+                    let routes = rec.payload.to_json()["routes"].as_array().map_or(0, Vec::len);
                     if routes > 1 {
                         self.stats.multi_path += 1;
                     }
-                    if rec.payload["routes"][0]["path"].as_array().map_or(0, Vec::len) > 2 {
+                    if rec.payload.to_json()["routes"][0]["path"]
+                        .as_array()
+                        .map_or(0, Vec::len)
+                        > 2
+                    {
                         self.stats.multi_hop += 1;
                     }
                 } else {

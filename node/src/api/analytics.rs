@@ -344,9 +344,8 @@ pub fn payment_flows(sent: &[TxRecord], received: &[TxRecord]) -> BTreeMap<Strin
     let mut out: BTreeMap<String, PaymentFlow> = BTreeMap::new();
     let amount = |tx: &TxRecord| {
         tx.payload
-            .get("amount")
-            .and_then(Value::as_str)
-            .and_then(|a| Amount::parse_stored(a).ok())
+            .payment()
+            .and_then(|p| Amount::parse_stored(&p.amount).ok())
             .map_or(0, Amount::atoms)
     };
     for (records, outgoing) in [(sent, true), (received, false)] {
@@ -827,7 +826,13 @@ mod tests {
             kind: TxKind::Payment,
             initiator: None,
             equivalent: Some(code("UAH")),
-            payload: json!({ "amount": amount }),
+            payload: crate::ledger::payload::TxPayload::Payment(crate::ledger::payload::PaymentPayload {
+                from: pid(0),
+                to: pid(1),
+                amount: amount.into(),
+                description: None,
+                routes: vec![],
+            }),
             state: crate::ledger::model::TxState::Committed,
             request_hash: None,
             error: None,

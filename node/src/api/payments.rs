@@ -237,8 +237,11 @@ pub async fn get_one(
         .await?
         .ok_or_else(missing)?;
     let me = id.pid.as_str();
-    let party = |k: &str| tx.payload.get(k).and_then(Value::as_str) == Some(me);
-    if tx.kind != TxKind::Payment || !(party("from") || party("to")) {
+    let party = tx
+        .payload
+        .payment()
+        .is_some_and(|p| p.from.as_str() == me || p.to.as_str() == me);
+    if tx.kind != TxKind::Payment || !party {
         return Err(missing());
     }
     Ok(Json(views::payment(&tx)))

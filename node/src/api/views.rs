@@ -89,20 +89,20 @@ pub fn trust_line(l: &Ledger, line: &TrustLine) -> Value {
 
 /// `PaymentResult` of a payment transaction record.
 pub fn payment(tx: &TxRecord) -> Value {
-    let p = &tx.payload;
+    let p = tx.payload.payment();
     let mut out = json!({
         "tx_id": tx.tx_id,
         "status": tx.state.as_str(),
-        "from": p.get("from").cloned().unwrap_or(Value::Null),
-        "to": p.get("to").cloned().unwrap_or(Value::Null),
+        "from": p.map(|p| p.from.as_str()),
+        "to": p.map(|p| p.to.as_str()),
         "equivalent": tx.equivalent.as_ref().map(|e| e.as_str().to_owned()),
-        "amount": p.get("amount").cloned().unwrap_or(Value::Null),
-        "routes": p.get("routes").cloned().unwrap_or_else(|| json!([])),
+        "amount": p.map(|p| p.amount.as_str()),
+        "routes": p.map_or(&[][..], |p| &p.routes[..]),
         "created_at": fmt_time(tx.created_at),
     });
     if let Value::Object(m) = &mut out {
-        if let Some(d) = p.get("description").filter(|d| !d.is_null()) {
-            m.insert("description".into(), d.clone());
+        if let Some(d) = p.and_then(|p| p.description.as_deref()) {
+            m.insert("description".into(), Value::String(d.to_owned()));
         }
         if let Some(e) = &tx.error {
             m.insert("error".into(), e.clone());

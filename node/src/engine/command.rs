@@ -8,7 +8,7 @@ use crate::ledger::graph::LineStatus;
 use crate::ledger::integrity::InvariantReport;
 use crate::ledger::lines::{NewTrustLine, TrustLineUpdate};
 use crate::ledger::model::{
-    AdminAuditRecord, Equivalent, Millis, Participant, ParticipantStatus, TrustLine, TxKind, TxRecord,
+    AdminAuditRecord, Equivalent, Millis, Participant, ParticipantStatus, TrustLine, TxRecord,
 };
 use crate::ledger::participants::{EquivalentPatch, NewEquivalent, NewParticipant};
 use crate::ledger::payments::{PaymentOutcome, PaymentRequest};
@@ -140,35 +140,7 @@ pub struct Event {
 impl Event {
     /// The event of a committed transaction record.
     pub fn of(tx: TxRecord) -> Event {
-        let mut affected: Vec<Pid> = Vec::new();
-        let mut add = |v: Option<&serde_json::Value>| {
-            if let Some(p) = v.and_then(|v| v.as_str()).and_then(|s| Pid::parse(s).ok()) {
-                affected.push(p);
-            }
-        };
-        add(tx.payload.get("from"));
-        add(tx.payload.get("to"));
-        if let Some(routes) = tx.payload.get("routes").and_then(|r| r.as_array()) {
-            for r in routes {
-                for p in r.get("path").and_then(|p| p.as_array()).into_iter().flatten() {
-                    add(Some(p));
-                }
-            }
-        }
-        if tx.kind == TxKind::Clearing {
-            for e in tx
-                .payload
-                .get("edges")
-                .and_then(|r| r.as_array())
-                .into_iter()
-                .flatten()
-            {
-                add(e.get("debtor"));
-                add(e.get("creditor"));
-            }
-        }
-        affected.sort();
-        affected.dedup();
+        let affected = tx.payload.participants();
         Event { tx, affected }
     }
 }

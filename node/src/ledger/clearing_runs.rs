@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 
-use serde_json::json;
+use geo_protocol::Pid;
 
 use super::clearing::{cycles_through, debt_edges, optimal_clearing, short_cycles, Cycle};
 use super::error::LedgerError;
 use super::graph::{LineStatus, NodeId, PairId};
 use super::model::{EqId, Millis, TxKind, TxRecord, TxState};
+use super::payload::{ClearedEdge, ClearingPayload, TxPayload};
 use super::state::Ledger;
 
 /// What a clearing run did.
@@ -56,7 +57,7 @@ impl Ledger {
         &mut self,
         eq: EqId,
         reductions: &[(NodeId, NodeId, i128)],
-        detail: serde_json::Value,
+        cycle: Option<Vec<Pid>>,
         now: Millis,
     ) -> Result<String, LedgerError> {
         let mut net: HashMap<NodeId, i128> = HashMap::new();
@@ -86,18 +87,20 @@ impl Ledger {
         let tx_id = self.ids.next_uuid().to_string();
         let mut affected: Vec<NodeId> = net.keys().copied().collect();
         affected.sort_unstable();
-        let mut payload = json!({
-            "equivalent": self.equivalents[eq as usize].code.as_str(),
-            "cleared": Ledger::amount(total).to_string_with(precision),
-            "edges": reductions.iter().map(|&(d, c, a)| json!({
-                "debtor": self.pid(d).as_str(),
-                "creditor": self.pid(c).as_str(),
-                "amount": Ledger::amount(a).to_string_with(precision),
-            })).collect::<Vec<_>>(),
+        let payload = TxPayload::Clearing(ClearingPayload {
+            equivalent: self.equivalents[eq as usize].code.clone(),
+            cleared: Ledger::amount(total).to_string_with(precision),
+            edges: reductions
+                .iter()
+                .map(|&(d, c, a)| ClearedEdge {
+                    debtor: self.pid(d).clone(),
+                    creditor: self.pid(c).clone(),
+                    amount: Ledger::amount(a).to_string_with(precision),
+                })
+                .collect(),
+            mode: if cycle.is_some() { "cycle" } else { "optimal" }.to_owned(),
+            cycle,
         });
-        if let (Some(p), serde_json::Value::Object(extra)) = (payload.as_object_mut(), detail) {
-            p.extend(extra);
-        }
         self.record_tx(TxRecord {
             tx_id: tx_id.clone(),
             kind: TxKind::Clearing,
@@ -141,13 +144,8 @@ impl Ledger {
                 continue;
             }
             let reductions: Vec<(NodeId, NodeId, i128)> = hops.iter().map(|&(d, c)| (d, c, amount)).collect();
-            let cycle_pids: Vec<String> = cycle.nodes.iter().map(|n| self.pid(*n).to_string()).collect();
-            if let Ok(tx) = self.apply_reductions(
-                eq,
-                &reductions,
-                json!({"mode": "cycle", "cycle": cycle_pids}),
-                now,
-            ) {
+            let cycle_pids: Vec<Pid> = cycle.nodes.iter().map(|n| self.pid(*n).clone()).collect();
+            if let Ok(tx) = self.apply_reductions(eq, &reductions, Some(cycle_pids), now) {
                 summary.reductions += 1;
                 summary.cleared += amount * i128::try_from(n).unwrap_or(0);
                 summary.tx_ids.push(tx);
@@ -205,7 +203,7 @@ impl Ledger {
             .iter()
             .map(|&(i, atoms)| (edges[i].debtor, edges[i].creditor, atoms))
             .collect();
-        let tx = self.apply_reductions(eq, &reductions, json!({"mode": "optimal"}), now)?;
+        let tx = self.apply_reductions(eq, &reductions, None, now)?;
         Ok(ClearingSummary {
             reductions: reductions.len(),
             cleared: plan.cleared,

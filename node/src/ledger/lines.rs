@@ -2,11 +2,12 @@
 
 use geo_protocol::{Amount, EquivalentCode, Pid};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::LedgerError;
 use super::graph::LineStatus;
 use super::model::{Millis, TrustLine, TxKind, TxRecord, TxState};
+use super::payload::{TrustLinePayload, TxPayload};
 use super::policy::PolicyRecord;
 use super::state::Ledger;
 
@@ -60,23 +61,21 @@ impl Ledger {
         })
     }
 
-    fn line_tx(&mut self, kind: TxKind, index: u32, now: Millis, extra: Value) -> uuid::Uuid {
+    fn line_tx(&mut self, kind: TxKind, index: u32, now: Millis, admin: bool) -> uuid::Uuid {
         let line = &self.lines[index as usize];
         let precision = self.equivalents[line.eq as usize].precision;
         let row = self.line_row(index);
         let tx_id = self.ids.next_uuid();
-        let mut payload = json!({
-            "trust_line_id": row.id.to_string(),
-            "from": row.from.as_str(),
-            "to": row.to.as_str(),
-            "equivalent": row.equivalent.as_str(),
-            "limit": row.limit.to_string_with(precision),
-            "policy": row.policy.to_json(precision),
-            "status": row.status.as_str(),
+        let payload = TxPayload::TrustLine(TrustLinePayload {
+            trust_line_id: row.id,
+            from: row.from.clone(),
+            to: row.to.clone(),
+            equivalent: row.equivalent.clone(),
+            limit: row.limit.to_string_with(precision),
+            policy: row.policy.to_json(precision),
+            status: row.status.as_str().to_owned(),
+            admin,
         });
-        if let (Value::Object(p), Value::Object(e)) = (&mut payload, extra) {
-            p.extend(e);
-        }
         let (eq, from, to) = (line.eq, line.from, line.to);
         self.record_tx(TxRecord {
             tx_id: tx_id.to_string(),
@@ -154,7 +153,7 @@ impl Ledger {
         self.note_pending_blocks(index);
         self.sync_slot(index);
         self.dirty.lines.insert(index);
-        self.line_tx(TxKind::TrustLineCreate, index, now, json!({}));
+        self.line_tx(TxKind::TrustLineCreate, index, now, false);
         Ok(&self.lines[index as usize])
     }
 
@@ -198,7 +197,7 @@ impl Ledger {
         self.note_pending_blocks(index);
         self.sync_slot(index);
         self.dirty.lines.insert(index);
-        self.line_tx(TxKind::TrustLineUpdate, index, now, json!({}));
+        self.line_tx(TxKind::TrustLineUpdate, index, now, false);
         Ok(&self.lines[index as usize])
     }
 
@@ -224,7 +223,7 @@ impl Ledger {
         line.updated_at = now;
         self.sync_slot(index);
         self.dirty.lines.insert(index);
-        self.line_tx(TxKind::TrustLineClose, index, now, json!({}));
+        self.line_tx(TxKind::TrustLineClose, index, now, false);
         Ok(&self.lines[index as usize])
     }
 
@@ -245,7 +244,7 @@ impl Ledger {
         line.updated_at = now;
         self.sync_slot(index);
         self.dirty.lines.insert(index);
-        self.line_tx(TxKind::TrustLineUpdate, index, now, json!({"admin": true}));
+        self.line_tx(TxKind::TrustLineUpdate, index, now, true);
         Ok(&self.lines[index as usize])
     }
 }

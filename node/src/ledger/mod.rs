@@ -13,6 +13,7 @@ pub mod integrity;
 pub mod lines;
 pub mod model;
 pub mod participants;
+pub mod payload;
 pub mod payments;
 pub mod policy;
 pub mod routing;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::graph::{LinePolicy, LineStatus, NodeId};
+use super::payload::TxPayload;
 
 /// Milliseconds since the Unix epoch (the engine supplies the clock; the ledger never reads one).
 pub type Millis = i64;
@@ -237,8 +238,8 @@ pub struct TxRecord {
     pub initiator: Option<Pid>,
     /// Equivalent code.
     pub equivalent: Option<EquivalentCode>,
-    /// Kind-specific payload (payments: from, to, amount, routes, description).
-    pub payload: Value,
+    /// What the operation was (its shape follows `kind`).
+    pub payload: TxPayload,
     /// State.
     pub state: TxState,
     /// SHA-256 of the canonical request, for idempotency conflicts.

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::error::LedgerError;
 use super::graph::{NodeId, PairId};
 use super::model::{EqId, Millis, PrepareLock, TxKind, TxRecord, TxState};
+use super::payload::{PaymentPayload, RoutePayload, TxPayload};
 use super::routing::{check_routes, Route, RouteLimits, RoutingError};
 use super::state::Ledger;
 
@@ -128,17 +129,20 @@ impl Ledger {
         }))
     }
 
-    fn payment_payload(&self, req: &PaymentRequest, p: &Planned, routes: &[Route]) -> Value {
+    fn payment_payload(&self, req: &PaymentRequest, p: &Planned, routes: &[Route]) -> TxPayload {
         let precision = self.equivalents[p.eq as usize].precision;
-        json!({
-            "from": req.from.as_str(),
-            "to": req.to.as_str(),
-            "amount": Ledger::amount(p.atoms).to_string_with(precision),
-            "description": req.description,
-            "routes": routes.iter().map(|r| json!({
-                "path": r.path.iter().map(|n| self.pid(*n).as_str()).collect::<Vec<_>>(),
-                "amount": Ledger::amount(r.amount).to_string_with(precision),
-            })).collect::<Vec<_>>(),
+        TxPayload::Payment(PaymentPayload {
+            from: req.from.clone(),
+            to: req.to.clone(),
+            amount: Ledger::amount(p.atoms).to_string_with(precision),
+            description: req.description.clone(),
+            routes: routes
+                .iter()
+                .map(|r| RoutePayload {
+                    path: r.path.iter().map(|n| self.pid(*n).clone()).collect(),
+                    amount: Ledger::amount(r.amount).to_string_with(precision),
+                })
+                .collect(),
         })
     }
 

@@ -56,8 +56,9 @@ impl MemoryStore {
 }
 
 fn tx_matches(tx: &TxRecord, f: &TxFilter) -> bool {
-    let from = tx.payload.get("from").and_then(|v| v.as_str());
-    let to = tx.payload.get("to").and_then(|v| v.as_str());
+    let parties = tx.payload.parties();
+    let from = parties.map(|(from, _)| from.as_str());
+    let to = parties.map(|(_, to)| to.as_str());
     if let Some(p) = &f.participant {
         let p = p.as_str();
         let ok = match f.outgoing {

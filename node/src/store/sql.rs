@@ -109,8 +109,10 @@ fn parties(tx: &TxRecord) -> (Option<String>, Option<String>) {
     if tx.kind != TxKind::Payment {
         return (None, None);
     }
-    let get = |k: &str| tx.payload.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-    (get("from"), get("to"))
+    match tx.payload.payment() {
+        Some(p) => (Some(p.from.to_string()), Some(p.to.to_string())),
+        None => (None, None),
+    }
 }
 
 macro_rules! sql_store {
@@ -157,7 +159,7 @@ macro_rules! sql_store {
                     kind: TxKind::parse(&kind).ok_or_else(|| corrupt(T, kind.clone()))?,
                     initiator: initiator.map(|p| pid(T, &p)).transpose()?,
                     equivalent: equivalent.map(|c| code(T, &c)).transpose()?,
-                    payload: json(T, &payload)?,
+                    payload: serde_json::from_str(&payload).map_err(|e| corrupt(T, e))?,
                     state: TxState::parse(&state).ok_or_else(|| corrupt(T, state.clone()))?,
                     request_hash: row.try_get("request_hash")?,
                     error: opt_json(T, row.try_get("error")?)?,
@@ -523,7 +525,7 @@ macro_rules! sql_store {
                             .push_bind(t.equivalent.as_ref().map(|c| c.to_string()))
                             .push_bind(from)
                             .push_bind(to)
-                            .push_bind(to_json(&t.payload))
+                            .push_bind(to_json(&t.payload.to_json()))
                             .push_bind(t.state.as_str())
                             .push_bind(t.request_hash.clone())
                             .push_bind(t.error.as_ref().map(to_json))

@@ -93,7 +93,7 @@ async fn content(state: &AppState, result: Option<String>, page: i64) -> Result<
         out.push_str("<tr><td colspan=\"7\" class=\"muted\">No clearing yet.</td></tr>");
     }
     for tx in runs.iter().take(PER_PAGE) {
-        let p = &tx.payload;
+        let p = &tx.payload.to_json();
         let eq = tx.equivalent.as_ref().map(|e| e.as_str());
         let edges = p.get("edges").and_then(Value::as_array);
         let mut who: Vec<String> = edges

@@ -90,7 +90,7 @@ impl Names {
 /// One row of the recent-transactions table.
 pub fn tx_row(tx: &TxRecord, names: &Names) -> String {
     let eq = tx.equivalent.as_ref().map(|e| e.as_str());
-    let p = &tx.payload;
+    let p = &tx.payload.to_json();
     let (amount, parties) = match tx.kind {
         TxKind::Payment => (
             names.amount(eq, p.get("amount")),
@@ -213,8 +213,8 @@ pub async fn page(State(state): State<AppState>, session: AdminSession) -> PageR
         };
         let atoms = tx
             .payload
-            .get("amount")
-            .and_then(Value::as_str)
+            .payment()
+            .map(|p| p.amount.as_str())
             .and_then(|t| Amount::parse_non_negative(t, Precision::MAX).ok())
             .map_or(0, Amount::atoms);
         let v = volume.entry(code.as_str().to_owned()).or_default();
