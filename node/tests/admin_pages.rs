@@ -413,3 +413,90 @@ async fn admin_pages_refuse_login_without_admin_token() {
     assert!(r.text.contains("disabled"));
     hub.stop().await;
 }
+
+/// A display name that is markup, an attribute breaker and an entity at once.
+const HOSTILE: &str = "<script>alert(1)</script>\"'&";
+/// How [`HOSTILE`] reads once escaped for element text and double-quoted attribute values.
+const HOSTILE_ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;";
+
+/// Asserts that `page` never carries [`HOSTILE`] (or any part that opens markup) unescaped.
+fn assert_no_raw(what: &str, page: &str) {
+    assert!(!page.contains(HOSTILE), "{what}: raw name");
+    assert!(!page.contains("<script>"), "{what}: raw <script>");
+    assert!(!page.contains("</script>\""), "{what}: raw quote after the name");
+    assert!(
+        !page.contains("'&<") && !page.contains("'&\""),
+        "{what}: raw ampersand"
+    );
+}
+
+#[tokio::test]
+async fn user_text_is_escaped_on_every_page_that_shows_it() {
+    let engine = EngineConfig {
+        ledger: LedgerConfig {
+            clear_after_payment: false,
+            ..LedgerConfig::default()
+        },
+        ..EngineConfig::default()
+    };
+    let hub = Hub::start(Backend::Memory, api_support::unlimited(), engine).await;
+    let alice = join(&hub, "alice").await;
+    let bob = join(&hub, "bob").await;
+    let evil = join(&hub, HOSTILE).await;
+    trust(&hub, &alice, &bob, "UAH", "100").await;
+    trust(&hub, &bob, &evil, "UAH", "100").await;
+    trust(&hub, &evil, &alice, "UAH", "100").await;
+    for (from, to) in [(&bob, &alice), (&evil, &bob), (&alice, &evil)] {
+        let r = pay(&hub, from, to, "UAH", "10").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let admin = Admin::login(hub.addr).await;
+    // A clearing run, so that the clearing page lists the name among its participants.
+    let r = admin.act("/admin/clearing/UAH/run", "").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Every page that shows the name shows it escaped (text and attributes alike).
+    let search = format!(
+        "/admin/participants?q={}",
+        "%3Cscript%3Ealert(1)%3C%2Fscript%3E%22'%26"
+    );
+    for path in [
+        "/admin/dashboard",
+        "/admin/participants",
+        search.as_str(),
+        "/admin/trustlines",
+        "/admin/graph?equivalent=UAH",
+        "/admin/clearing",
+    ] {
+        let page = admin.get(path).await;
+        assert_no_raw(path, &page.text);
+        assert!(
+            page.text.contains(HOSTILE_ESCAPED),
+            "{path} does not show the escaped name"
+        );
+    }
+    // The search box reflects the query escaped, and the ban question quotes the name escaped.
+    let found = admin.get(&search).await;
+    assert!(
+        found.text.contains(&format!("value=\"{HOSTILE_ESCAPED}\"")),
+        "search value"
+    );
+    assert!(
+        found.text.contains(&format!(
+            "hx-confirm=\"Ban {HOSTILE_ESCAPED}? Their tokens are revoked.\""
+        )),
+        "ban confirmation"
+    );
+    // Pages that do not show names still carry nothing raw.
+    for path in ["/admin/equivalents", "/admin/integrity"] {
+        assert_no_raw(path, &admin.get(path).await.text);
+    }
+    // The fragment an action answers is escaped too.
+    let r = admin
+        .act(&format!("/admin/participants/{}/freeze", evil.pid.as_str()), "")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_no_raw("freeze fragment", &r.text);
+    assert!(r.text.contains(HOSTILE_ESCAPED), "{}", r.text);
+    hub.stop().await;
+}

@@ -114,8 +114,8 @@ struct Shared {
     body_limit: usize,
     flags: RwLock<FeatureFlags>,
     auth: auth::AuthState,
-    ip_buckets: ratelimit::Buckets<IpAddr>,
-    participant_buckets: ratelimit::Buckets<Pid>,
+    ip_limits: ratelimit::Limiters<IpAddr>,
+    participant_limits: ratelimit::Limiters<Pid>,
     keys: RwLock<HashMap<Pid, PublicKey>>,
     metrics: Arc<metrics::Metrics>,
     started: Instant,
@@ -151,8 +151,8 @@ impl AppState {
                 config: RwLock::new(config),
                 flags: RwLock::new(FeatureFlags::default()),
                 auth: auth::AuthState::default(),
-                ip_buckets: ratelimit::Buckets::default(),
-                participant_buckets: ratelimit::Buckets::default(),
+                ip_limits: ratelimit::Limiters::default(),
+                participant_limits: ratelimit::Limiters::default(),
                 keys: RwLock::new(HashMap::new()),
                 metrics,
                 started: Instant::now(),
@@ -241,16 +241,16 @@ impl AppState {
     pub fn limit_participant(&self, pid: &Pid, class: RateClass) -> ApiResult<()> {
         let per_minute = self.rates().1.per_minute(class);
         self.inner
-            .participant_buckets
-            .take(pid, class, per_minute, Instant::now())
+            .participant_limits
+            .take(pid, class, per_minute)
             .map_err(|wait| ApiError::rate_limited("participant", class, wait))
     }
 
     fn limit_ip(&self, ip: IpAddr, class: RateClass) -> ApiResult<()> {
         let per_minute = self.rates().0.per_minute(class);
         self.inner
-            .ip_buckets
-            .take(&ip, class, per_minute, Instant::now())
+            .ip_limits
+            .take(&ip, class, per_minute)
             .map_err(|wait| ApiError::rate_limited("ip", class, wait))
     }
 

@@ -3,6 +3,10 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use geo_protocol::{Amount, EquivalentCode, Pid, Precision};
+use time::format_description::well_known::Rfc3339;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
 use super::error::ApiError;
 
@@ -15,98 +19,40 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+/// The one output format of time stamps: RFC 3339 in UTC with milliseconds.
+const TIME_FORMAT: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+/// A bare date (`2024-05-01`), read as midnight UTC.
+const DATE_FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
+/// A date-time without an offset (`2024-05-01T12:00:00[.fff]`), read as UTC.
+const LOCAL_FORMAT: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]");
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// RFC 3339 UTC text of Unix milliseconds (`2024-05-01T12:00:00.123Z`).
+/// RFC 3339 UTC text of Unix milliseconds (`2024-05-01T12:00:00.123Z`). A time outside years
+/// 0000-9999 is shown as the nearest one inside.
 pub fn fmt_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let milli = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(if ms < 0 {
+        PrimitiveDateTime::MIN.assume_utc()
+    } else {
+        PrimitiveDateTime::MAX.assume_utc()
+    });
+    // The format names only components an `OffsetDateTime` has, and years 0-9999 fit its
+    // four digits, so formatting cannot fail; an empty string would be the answer if it did.
+    t.format(TIME_FORMAT).unwrap_or_default()
 }
 
-/// Parses RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]`), a bare date, or Unix milliseconds.
+/// Parses RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`), a date-time without an offset
+/// (UTC), a bare date (midnight UTC), or Unix milliseconds.
 pub fn parse_time(text: &str) -> Option<i64> {
     let t = text.trim();
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
         return t.parse().ok();
     }
-    let num = |s: &str| -> Option<i64> {
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        s.parse().ok()
-    };
-    let (date, time) = match t.find(['T', 't', ' ']) {
-        Some(i) => (&t[..i], Some(&t[i + 1..])),
-        None => (t, None),
-    };
-    let mut dp = date.split('-');
-    let (y, mo, d) = (num(dp.next()?)?, num(dp.next()?)?, num(dp.next()?)?);
-    if dp.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let mut ms = days_from_civil(y, mo, d) * 86_400_000;
-    if let Some(time) = time {
-        let (clock, offset_ms) = if let Some(c) = time.strip_suffix(['Z', 'z']) {
-            (c, 0)
-        } else if let Some(i) = time.rfind(['+', '-']) {
-            let (c, off) = time.split_at(i);
-            let sign = if off.starts_with('-') { -1 } else { 1 };
-            let mut op = off[1..].split(':');
-            let (oh, om) = (num(op.next()?)?, num(op.next().unwrap_or("0"))?);
-            (c, sign * (oh * 3_600_000 + om * 60_000))
-        } else {
-            (time, 0)
-        };
-        let (hms, frac) = match clock.split_once('.') {
-            Some((a, b)) => (a, Some(b)),
-            None => (clock, None),
-        };
-        let mut tp = hms.split(':');
-        let (h, mi, s) = (num(tp.next()?)?, num(tp.next()?)?, num(tp.next().unwrap_or("0"))?);
-        if h > 23 || mi > 59 || s > 60 {
-            return None;
-        }
-        let frac_ms = match frac {
-            Some(f) => {
-                let digits: String = f.chars().take(3).collect();
-                let v = num(&digits)?;
-                v * 10_i64.pow(3 - u32::try_from(digits.len()).unwrap_or(3))
-            }
-            None => 0,
-        };
-        ms += h * 3_600_000 + mi * 60_000 + s * 1000 + frac_ms - offset_ms;
-    }
-    Some(ms)
+    let at = OffsetDateTime::parse(t, &Rfc3339)
+        .or_else(|_| PrimitiveDateTime::parse(t, LOCAL_FORMAT).map(PrimitiveDateTime::assume_utc))
+        .or_else(|_| Date::parse(t, DATE_FORMAT).map(|d| d.midnight().assume_utc()))
+        .ok()?;
+    i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000_000)).ok()
 }
 
 /// An amount in atoms as text at a precision.
@@ -157,6 +103,18 @@ mod tests {
         );
         assert_eq!(parse_time("2024-02-29"), parse_time("2024-02-29T00:00:00Z"));
         assert_eq!(parse_time("bogus"), None);
+        assert_eq!(parse_time("2024-02-30"), None);
+        assert_eq!(fmt_time(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(fmt_time(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(fmt_time(i64::MAX), "9999-12-31T23:59:59.999Z");
+        assert_eq!(
+            parse_time("2024-02-29T00:02:03.5"),
+            parse_time("2024-02-29T00:02:03.500Z")
+        );
+        assert_eq!(
+            parse_time("2024-02-29 00:02:03z"),
+            parse_time("2024-02-29T00:02:03Z")
+        );
         assert_eq!(random_token().len(), 43);
     }
 }

@@ -2,16 +2,15 @@
 //! then the optimal pass; the answer shows the total debt before and after) and the list of
 //! recorded CLEARING transactions with their cleared amounts.
 
-use std::fmt::Write as _;
-
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use geo_protocol::Precision;
+use maud::{html, Markup};
 use serde_json::{json, Value};
 
 use super::dashboard::Names;
-use super::html::{flash, html_escape, pager, parse_form, short, url_encode};
+use super::html::{flash, pager, parse_form, short, url_encode};
 use super::{action_reply, page_number, query, render, AdminSession, PageError, PageResult};
 use crate::api::util::{fmt_atoms, fmt_time, parse_code};
 use crate::api::AppState;
@@ -29,7 +28,7 @@ fn total_debt(l: &Ledger, eq: EqId) -> i128 {
     l.book(eq).graph.pairs().iter().map(|p| p.debt.abs()).sum()
 }
 
-async fn content(state: &AppState, result: Option<String>, page: i64) -> Result<String, PageError> {
+async fn content(state: &AppState, result: Option<Markup>, page: i64) -> Result<Markup, PageError> {
     let skip = usize::try_from(page - 1).unwrap_or(0).saturating_mul(PER_PAGE);
     let runs = state
         .engine()
@@ -43,22 +42,6 @@ async fn content(state: &AppState, result: Option<String>, page: i64) -> Result<
         .await?;
     let names = Names::load(state).await;
     let flag = state.flags().clearing_enabled;
-    let mut out = String::with_capacity(8192);
-    out.push_str("<div id=\"clearing-result\">");
-    if let Some(r) = result {
-        out.push_str(&r);
-    }
-    out.push_str("</div>");
-    if !flag {
-        out.push_str(&flash(
-            "notice",
-            "The feature flag clearing_enabled is off: participants cannot trigger clearing; runs from this page still work.",
-        ));
-    }
-    out.push_str(
-        "<table id=\"clearing-eqs\"><thead><tr><th>Equivalent</th><th class=\"num\">Outstanding debt</th>\
-         <th class=\"num\">Debts</th><th>Run</th></tr></thead><tbody>",
-    );
     let rows = state
         .engine()
         .read(|l| {
@@ -69,56 +52,89 @@ async fn content(state: &AppState, result: Option<String>, page: i64) -> Result<
                 .filter_map(|(i, e)| {
                     let eq = EqId::try_from(i).ok()?;
                     let code = e.code.as_str();
-                    Some(format!(
-                        "<tr><td><strong>{}</strong></td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-                         <td><button type=\"button\" class=\"btn small primary\" id=\"run-{}\" hx-post=\"/admin/clearing/{}/run\" \
-                         hx-target=\"#clearing-main\" hx-swap=\"innerHTML\">Run clearing</button></td></tr>",
-                        html_escape(code),
-                        html_escape(&fmt_atoms(total_debt(l, eq), e.precision)),
-                        l.equivalent_usage(eq).1,
-                        html_escape(code),
-                        url_encode(code),
-                    ))
+                    Some(html! {
+                        tr {
+                            td { strong { (code) } }
+                            td class="num" { (fmt_atoms(total_debt(l, eq), e.precision)) }
+                            td class="num" { (l.equivalent_usage(eq).1) }
+                            td {
+                                button type="button" class="btn small primary" id={ "run-" (code) }
+                                    hx-post={ "/admin/clearing/" (url_encode(code)) "/run" }
+                                    hx-target="#clearing-main" hx-swap="innerHTML" { "Run clearing" }
+                            }
+                        }
+                    })
                 })
-                .collect::<String>()
+                .collect::<Vec<Markup>>()
         })
         .await;
-    out.push_str(&rows);
-    out.push_str("</tbody></table>");
-    out.push_str(
-        "<h2>Clearing runs</h2><table id=\"clearing-runs\"><thead><tr><th>Time</th><th>Equiv.</th><th>Mode</th>\
-         <th class=\"num\">Debts reduced</th><th class=\"num\">Cleared</th><th>Participants</th><th>Tx</th></tr></thead><tbody>",
-    );
-    if runs.is_empty() {
-        out.push_str("<tr><td colspan=\"7\" class=\"muted\">No clearing yet.</td></tr>");
+    Ok(html! {
+        div id="clearing-result" {
+            @if let Some(r) = result { (r) }
+        }
+        @if !flag {
+            (flash(
+                "notice",
+                "The feature flag clearing_enabled is off: participants cannot trigger clearing; runs from this page still work.",
+            ))
+        }
+        table id="clearing-eqs" {
+            thead {
+                tr {
+                    th { "Equivalent" } th class="num" { "Outstanding debt" } th class="num" { "Debts" } th { "Run" }
+                }
+            }
+            tbody {
+                @for r in rows { (r) }
+            }
+        }
+        h2 { "Clearing runs" }
+        table id="clearing-runs" {
+            thead {
+                tr {
+                    th { "Time" } th { "Equiv." } th { "Mode" } th class="num" { "Debts reduced" }
+                    th class="num" { "Cleared" } th { "Participants" } th { "Tx" }
+                }
+            }
+            tbody {
+                @if runs.is_empty() {
+                    tr { td colspan="7" class="muted" { "No clearing yet." } }
+                }
+                @for tx in runs.iter().take(PER_PAGE) {
+                    @let p = &tx.payload.to_json();
+                    @let eq = tx.equivalent.as_ref().map(|e| e.as_str());
+                    @let edges = p.get("edges").and_then(Value::as_array);
+                    tr {
+                        td class="time" { (fmt_time(tx.created_at)) }
+                        td { (eq.unwrap_or("–")) }
+                        td { (p.get("mode").and_then(Value::as_str).unwrap_or("optimal")) }
+                        td class="num" { (edges.map_or(0, Vec::len)) }
+                        td class="num" { (names.amount(eq, p.get("cleared"))) }
+                        td class="parties" { (parties(&names, edges)) }
+                        td { (short(&tx.tx_id)) }
+                    }
+                }
+            }
+        }
+        (pager("/admin/clearing", page, runs.len() > PER_PAGE))
+    })
+}
+
+/// The participants of a clearing run's debts, each once, comma-separated.
+fn parties(names: &Names, edges: Option<&Vec<Value>>) -> Markup {
+    let mut who: Vec<Option<&Value>> = edges
+        .into_iter()
+        .flatten()
+        .flat_map(|e| [e.get("debtor"), e.get("creditor")])
+        .collect();
+    who.sort_by_key(|v| v.and_then(Value::as_str));
+    who.dedup_by_key(|v| v.and_then(Value::as_str));
+    html! {
+        @for (i, w) in who.into_iter().enumerate() {
+            @if i > 0 { ", " }
+            (names.who(w))
+        }
     }
-    for tx in runs.iter().take(PER_PAGE) {
-        let p = &tx.payload.to_json();
-        let eq = tx.equivalent.as_ref().map(|e| e.as_str());
-        let edges = p.get("edges").and_then(Value::as_array);
-        let mut who: Vec<String> = edges
-            .into_iter()
-            .flatten()
-            .flat_map(|e| [e.get("debtor"), e.get("creditor")])
-            .map(|v| names.who(v))
-            .collect();
-        who.sort();
-        who.dedup();
-        let _ = write!(
-            out,
-            "<tr><td class=\"time\">{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"parties\">{}</td><td>{}</td></tr>",
-            html_escape(&fmt_time(tx.created_at)),
-            html_escape(eq.unwrap_or("–")),
-            html_escape(p.get("mode").and_then(Value::as_str).unwrap_or("optimal")),
-            edges.map_or(0, Vec::len),
-            names.amount(eq, p.get("cleared")),
-            who.join(", "),
-            short(&tx.tx_id),
-        );
-    }
-    out.push_str("</tbody></table>");
-    out.push_str(&pager("/admin/clearing", page, runs.len() > PER_PAGE));
-    Ok(out)
 }
 
 /// `GET /admin/clearing?page=`.
@@ -129,8 +145,8 @@ pub async fn page(
 ) -> PageResult {
     let page = page_number(&query(raw.as_deref()));
     let inner = content(&state, None, page).await?;
-    let body = format!("<div id=\"clearing-main\">{inner}</div>");
-    Ok(render("Clearing", "clearing", &session, &body))
+    let body = html! { div id="clearing-main" { (inner) } };
+    Ok(render("Clearing", "clearing", &session, body))
 }
 
 fn summary(reply: Reply) -> Result<ClearingSummary, PageError> {
@@ -181,20 +197,16 @@ pub async fn run(
         .read(|l| l.eq_id(&code).map(|eq| total_debt(l, eq)))
         .await?;
     let cleared = short_pass.cleared + optimal.cleared;
-    let a = |v: i128| html_escape(&fmt_atoms(v, precision));
-    let result = format!(
-        "<div class=\"flash success\" id=\"clearing-effect\" role=\"status\"><strong>{code}</strong>: total debt before \
-         <strong class=\"before\">{}</strong>, after <strong class=\"after\">{}</strong> (cleared {}). \
-         Short cycles: {} cycles, {} cleared; optimal pass: {} debts reduced, {} cleared.</div>",
-        a(before),
-        a(after),
-        a(cleared),
-        short_pass.reductions,
-        a(short_pass.cleared),
-        optimal.reductions,
-        a(optimal.cleared),
-        code = html_escape(code.as_str()),
-    );
+    let a = |v: i128| fmt_atoms(v, precision);
+    let result = html! {
+        div class="flash success" id="clearing-effect" role="status" {
+            strong { (code.as_str()) } ": total debt before "
+            strong class="before" { (a(before)) } ", after " strong class="after" { (a(after)) }
+            " (cleared " (a(cleared)) "). Short cycles: " (short_pass.reductions) " cycles, "
+            (a(short_pass.cleared)) " cleared; optimal pass: " (optimal.reductions) " debts reduced, "
+            (a(optimal.cleared)) " cleared."
+        }
+    };
     let mut tx_ids = short_pass.tx_ids.clone();
     tx_ids.extend(optimal.tx_ids.iter().cloned());
     state

@@ -2,13 +2,13 @@
 //! 24-hour payment volume and invariant status, and the most recent transactions.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use axum::extract::State;
 use geo_protocol::{Amount, Precision};
+use maud::{html, Markup, Render};
 use serde_json::Value;
 
-use super::html::{badge, html_escape, short};
+use super::html::{badge, short, url_encode};
 use super::{render, AdminSession, PageResult};
 use crate::api::util::{fmt_atoms, fmt_time};
 use crate::api::AppState;
@@ -63,67 +63,75 @@ impl Names {
             .await
     }
 
-    /// A participant cell: the display name (escaped) with the PID in the tooltip.
-    pub fn who(&self, pid: Option<&Value>) -> String {
+    /// A participant cell: the display name with the PID in the tooltip.
+    pub fn who(&self, pid: Option<&Value>) -> Markup {
         match pid.and_then(Value::as_str) {
             Some(p) => match self.names.get(p) {
-                Some(n) => format!("<span title=\"{}\">{}</span>", html_escape(p), html_escape(n)),
+                Some(n) => html! { span title=(p) { (n) } },
                 None => short(p),
             },
-            None => "–".to_owned(),
+            None => html! { "–" },
         }
     }
 
-    /// A stored amount text re-rendered at the equivalent's precision.
+    /// A stored amount text re-rendered at the equivalent's precision (plain text).
     pub fn amount(&self, eq: Option<&str>, text: Option<&Value>) -> String {
         let Some(t) = text.and_then(Value::as_str) else {
             return "–".to_owned();
         };
         let precision = eq.and_then(|e| self.precisions.get(e)).copied();
         match (Amount::parse_non_negative(t, Precision::MAX), precision) {
-            (Ok(a), Some(p)) => html_escape(&a.to_string_with(p)),
-            _ => html_escape(t),
+            (Ok(a), Some(p)) => a.to_string_with(p),
+            _ => t.to_owned(),
         }
     }
 }
 
 /// One row of the recent-transactions table.
-pub fn tx_row(tx: &TxRecord, names: &Names) -> String {
+pub fn tx_row(tx: &TxRecord, names: &Names) -> Markup {
     let eq = tx.equivalent.as_ref().map(|e| e.as_str());
     let p = &tx.payload.to_json();
     let (amount, parties) = match tx.kind {
         TxKind::Payment => (
             names.amount(eq, p.get("amount")),
-            format!("{} → {}", names.who(p.get("from")), names.who(p.get("to"))),
+            html! { (names.who(p.get("from"))) " → " (names.who(p.get("to"))) },
         ),
         TxKind::Clearing => {
             let n = p.get("edges").and_then(Value::as_array).map_or(0, Vec::len);
-            (names.amount(eq, p.get("cleared")), format!("{n} debts reduced"))
+            (names.amount(eq, p.get("cleared")), html! { (n) " debts reduced" })
         }
         _ => (
             names.amount(eq, p.get("limit")),
-            format!("{} → {}", names.who(p.get("from")), names.who(p.get("to"))),
+            html! { (names.who(p.get("from"))) " → " (names.who(p.get("to"))) },
         ),
     };
     let state = match tx.state {
-        TxState::Committed => badge("committed"),
-        TxState::Prepared => badge("prepared"),
-        TxState::Aborted => badge("aborted"),
+        TxState::Committed => "committed",
+        TxState::Prepared => "prepared",
+        TxState::Aborted => "aborted",
     };
-    format!(
-        "<tr><td class=\"time\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-        html_escape(&fmt_time(tx.created_at)),
-        html_escape(tx.kind.as_str()),
-        state,
-        html_escape(eq.unwrap_or("–")),
-        amount,
-        parties,
-        short(&tx.tx_id),
-    )
+    html! {
+        tr {
+            td class="time" { (fmt_time(tx.created_at)) }
+            td { (tx.kind.as_str()) }
+            td { (badge(state)) }
+            td { (eq.unwrap_or("–")) }
+            td class="num" { (amount) }
+            td { (parties) }
+            td { (short(&tx.tx_id)) }
+        }
+    }
 }
 
 /// The header of the transactions table.
-pub const TX_HEAD: &str = "<tr><th>Time</th><th>Type</th><th>State</th><th>Equiv.</th><th class=\"num\">Amount</th><th>Parties</th><th>Tx</th></tr>";
+pub fn tx_head() -> Markup {
+    html! {
+        tr {
+            th { "Time" } th { "Type" } th { "State" } th { "Equiv." } th class="num" { "Amount" }
+            th { "Parties" } th { "Tx" }
+        }
+    }
+}
 
 fn overview(l: &crate::ledger::Ledger) -> Overview {
     let mut counts: HashMap<ParticipantStatus, usize> = HashMap::new();
@@ -178,11 +186,14 @@ fn overview(l: &crate::ledger::Ledger) -> Overview {
     }
 }
 
-fn card(out: &mut String, id: &str, value: &str, label: &str, sub: &str) {
-    let _ = write!(
-        out,
-        "<div class=\"card\" id=\"{id}\"><div class=\"value\">{value}</div><div class=\"label\">{label}</div><div class=\"sub\">{sub}</div></div>"
-    );
+fn card(id: &str, value: impl Render, label: &str, sub: impl Render) -> Markup {
+    html! {
+        div class="card" id=(id) {
+            div class="value" { (value) }
+            div class="label" { (label) }
+            div class="sub" { (sub) }
+        }
+    }
 }
 
 /// `GET /admin/dashboard`.
@@ -223,39 +234,13 @@ pub async fn page(State(state): State<AppState>, session: AdminSession) -> PageR
     }
     let names = Names::load(&state).await;
 
-    let mut body = String::with_capacity(8192);
-    body.push_str("<section class=\"cards\">");
     let status_text: Vec<String> = ov
         .by_status
         .iter()
         .filter(|(_, n)| *n > 0)
         .map(|(s, n)| format!("{n} {}", s.as_str()))
         .collect();
-    card(
-        &mut body,
-        "card-participants",
-        &ov.participants.to_string(),
-        "participants",
-        &html_escape(&status_text.join(" · ")),
-    );
-    card(
-        &mut body,
-        "card-lines",
-        &(ov.lines[0] + ov.lines[1]).to_string(),
-        "open trust lines",
-        &format!(
-            "{} active · {} frozen · {} closed",
-            ov.lines[0], ov.lines[1], ov.lines[2]
-        ),
-    );
     let payments: usize = volume.values().map(|v| v.1).sum();
-    card(
-        &mut body,
-        "card-volume",
-        &format!("{}{payments}", if capped { "≥" } else { "" }),
-        "payments in 24 h",
-        &format!("{} equivalents", ov.eqs.len()),
-    );
     let failing: Vec<&str> = ov
         .eqs
         .iter()
@@ -265,46 +250,61 @@ pub async fn page(State(state): State<AppState>, session: AdminSession) -> PageR
     let (value, sub) = if failing.is_empty() {
         (badge("healthy"), "all invariants hold".to_owned())
     } else {
-        (
-            badge("critical"),
-            format!("violated in {}", html_escape(&failing.join(", "))),
-        )
+        (badge("critical"), format!("violated in {}", failing.join(", ")))
     };
-    card(&mut body, "card-integrity", &value, "integrity", &sub);
-    body.push_str("</section>");
-
-    body.push_str(
-        "<h2>Equivalents</h2><table><thead><tr><th>Code</th><th class=\"num\">Active lines</th>\
-         <th class=\"num\">Total trust</th><th class=\"num\">Outstanding debt</th>\
-         <th class=\"num\">Volume 24 h</th><th class=\"num\">Payments 24 h</th><th>Invariants</th></tr></thead><tbody>",
-    );
-    for e in &ov.eqs {
-        let (vol, n) = volume.get(&e.code).copied().unwrap_or((0, 0));
-        let _ = write!(
-            body,
-            "<tr><td><a href=\"/admin/trustlines?equivalent={code_url}\">{code}</a></td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{n}</td><td>{}</td></tr>",
-            e.lines,
-            html_escape(&fmt_atoms(e.trust, e.precision)),
-            html_escape(&fmt_atoms(e.debt, e.precision)),
-            html_escape(&fmt_atoms(vol, e.precision)),
-            badge(if e.passed { "passed" } else { "FAILED" }),
-            code_url = super::html::url_encode(&e.code),
-            code = html_escape(&e.code),
-        );
-    }
-    body.push_str("</tbody></table>");
-
-    let _ = write!(
-        body,
-        "<h2>Recent transactions</h2><table id=\"recent\"><thead>{TX_HEAD}</thead><tbody>"
-    );
-    if recent.is_empty() {
-        body.push_str("<tr><td colspan=\"7\" class=\"muted\">No transactions yet.</td></tr>");
-    }
-    for tx in &recent {
-        body.push_str(&tx_row(tx, &names));
-    }
-    body.push_str("</tbody></table>");
-    Ok(render("Dashboard", "dashboard", &session, &body))
+    let body = html! {
+        section class="cards" {
+            (card("card-participants", ov.participants, "participants", status_text.join(" · ")))
+            (card(
+                "card-lines",
+                ov.lines[0] + ov.lines[1],
+                "open trust lines",
+                format!("{} active · {} frozen · {} closed", ov.lines[0], ov.lines[1], ov.lines[2]),
+            ))
+            (card(
+                "card-volume",
+                format!("{}{payments}", if capped { "≥" } else { "" }),
+                "payments in 24 h",
+                format!("{} equivalents", ov.eqs.len()),
+            ))
+            (card("card-integrity", value, "integrity", sub))
+        }
+        h2 { "Equivalents" }
+        table {
+            thead {
+                tr {
+                    th { "Code" } th class="num" { "Active lines" } th class="num" { "Total trust" }
+                    th class="num" { "Outstanding debt" } th class="num" { "Volume 24 h" }
+                    th class="num" { "Payments 24 h" } th { "Invariants" }
+                }
+            }
+            tbody {
+                @for e in &ov.eqs {
+                    @let (vol, n) = volume.get(&e.code).copied().unwrap_or((0, 0));
+                    tr {
+                        td { a href={ "/admin/trustlines?equivalent=" (url_encode(&e.code)) } { (e.code) } }
+                        td class="num" { (e.lines) }
+                        td class="num" { (fmt_atoms(e.trust, e.precision)) }
+                        td class="num" { (fmt_atoms(e.debt, e.precision)) }
+                        td class="num" { (fmt_atoms(vol, e.precision)) }
+                        td class="num" { (n) }
+                        td { (badge(if e.passed { "passed" } else { "FAILED" })) }
+                    }
+                }
+            }
+        }
+        h2 { "Recent transactions" }
+        table id="recent" {
+            thead { (tx_head()) }
+            tbody {
+                @if recent.is_empty() {
+                    tr { td colspan="7" class="muted" { "No transactions yet." } }
+                }
+                @for tx in &recent {
+                    (tx_row(tx, &names))
+                }
+            }
+        }
+    };
+    Ok(render("Dashboard", "dashboard", &session, body))
 }

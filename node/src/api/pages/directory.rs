@@ -1,15 +1,14 @@
 //! `/admin/participants` (search, freeze / unfreeze / ban) and `/admin/equivalents` (list,
 //! create, activate / deactivate).
 
-use std::fmt::Write as _;
-
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use geo_protocol::Precision;
+use maud::{html, Markup};
 use serde_json::json;
 
-use super::html::{badge, csrf_field, html_escape, pager, parse_form, short, url_encode};
+use super::html::{badge, csrf_field, pager, parse_form, short, url_encode};
 use super::{action_reply, page_number, query, render, AdminSession, PageError, PageResult};
 use crate::api::util::{fmt_time, parse_code, parse_pid};
 use crate::api::{views, AppState};
@@ -19,72 +18,42 @@ use crate::ledger::participants::{EquivalentPatch, NewEquivalent};
 
 const PER_PAGE: usize = 50;
 
-fn button(label: &str, url: &str, target: &str, confirm: Option<&str>, class: &str) -> String {
-    let confirm = confirm
-        .map(|c| format!(" hx-confirm=\"{}\"", html_escape(c)))
-        .unwrap_or_default();
-    format!(
-        "<button type=\"button\" class=\"btn small {class}\" hx-post=\"{}\" hx-target=\"#{}\" hx-swap=\"outerHTML\"{confirm}>{}</button>",
-        html_escape(url),
-        html_escape(target),
-        html_escape(label)
-    )
+fn button(label: &str, url: &str, target: &str, confirm: Option<&str>, class: &str) -> Markup {
+    html! {
+        button type="button" class={ "btn small " (class) } hx-post=(url) hx-target={ "#" (target) }
+            hx-swap="outerHTML" hx-confirm=[confirm] { (label) }
+    }
 }
 
 /// One participant row (its id `p-<pid>` is the target of its buttons).
-fn participant_row(p: &Participant) -> String {
+fn participant_row(p: &Participant) -> Markup {
     let pid = p.pid.as_str();
     let row_id = format!("p-{pid}");
     let base = format!("/admin/participants/{}", url_encode(pid));
-    let mut actions = String::new();
-    match p.status {
-        ParticipantStatus::Active => {
-            actions.push_str(&button(
-                "Freeze",
-                &format!("{base}/freeze"),
-                &row_id,
-                None,
-                "warn",
-            ));
-            actions.push_str(&button(
-                "Ban",
-                &format!("{base}/ban"),
-                &row_id,
-                Some(&format!("Ban {}? Their tokens are revoked.", p.display_name)),
-                "danger",
-            ));
+    let ban_question = format!("Ban {}? Their tokens are revoked.", p.display_name);
+    let actions = match p.status {
+        ParticipantStatus::Active => html! {
+            (button("Freeze", &format!("{base}/freeze"), &row_id, None, "warn"))
+            (button("Ban", &format!("{base}/ban"), &row_id, Some(&ban_question), "danger"))
+        },
+        ParticipantStatus::Suspended => html! {
+            (button("Unfreeze", &format!("{base}/unfreeze"), &row_id, None, ""))
+            (button("Ban", &format!("{base}/ban"), &row_id, Some(&ban_question), "danger"))
+        },
+        ParticipantStatus::Deleted => button("Unban", &format!("{base}/unban"), &row_id, None, ""),
+        ParticipantStatus::Left => html! {},
+    };
+    html! {
+        tr id=(row_id) {
+            td class="name" { (p.display_name) }
+            td { (short(pid)) }
+            td { (p.kind) }
+            td class="status" { (badge(p.status.as_str())) }
+            td class="num" { (p.verification_level) }
+            td class="time" { (fmt_time(p.created_at)) }
+            td class="actions" { (actions) }
         }
-        ParticipantStatus::Suspended => {
-            actions.push_str(&button(
-                "Unfreeze",
-                &format!("{base}/unfreeze"),
-                &row_id,
-                None,
-                "",
-            ));
-            actions.push_str(&button(
-                "Ban",
-                &format!("{base}/ban"),
-                &row_id,
-                Some(&format!("Ban {}? Their tokens are revoked.", p.display_name)),
-                "danger",
-            ));
-        }
-        ParticipantStatus::Deleted => {
-            actions.push_str(&button("Unban", &format!("{base}/unban"), &row_id, None, ""));
-        }
-        ParticipantStatus::Left => {}
     }
-    format!(
-        "<tr id=\"{}\"><td class=\"name\">{}</td><td>{}</td><td>{}</td><td class=\"status\">{}</td><td class=\"num\">{}</td><td class=\"time\">{}</td><td class=\"actions\">{actions}</td></tr>",
-        html_escape(&row_id),
-        html_escape(&p.display_name),
-        short(pid),
-        html_escape(&p.kind),
-        badge(p.status.as_str()),
-        p.verification_level,
-        html_escape(&fmt_time(p.created_at)),
-    )
 }
 
 /// `GET /admin/participants?q=&status=&page=`.
@@ -110,7 +79,7 @@ pub async fn participants(
                         || p.display_name.to_lowercase().contains(&needle)
                         || p.pid.as_str().to_lowercase().contains(&needle)
                 });
-            let rows: Vec<String> = matching
+            let rows: Vec<Markup> = matching
                 .by_ref()
                 .skip(skip)
                 .take(PER_PAGE)
@@ -120,44 +89,41 @@ pub async fn participants(
             (rows, l.participants().len(), more)
         })
         .await;
-    let mut body = String::with_capacity(4096 + rows.len() * 400);
-    let _ = write!(
-        body,
-        "<form class=\"filters\" method=\"get\" action=\"/admin/participants\">\
-         <input type=\"search\" name=\"q\" placeholder=\"name or PID\" value=\"{}\">\
-         <select name=\"status\"><option value=\"\">any status</option>",
-        html_escape(&needle)
-    );
-    for s in ["active", "suspended", "left", "deleted"] {
-        let sel = if status.map(ParticipantStatus::as_str) == Some(s) {
-            " selected"
-        } else {
-            ""
-        };
-        let _ = write!(body, "<option value=\"{s}\"{sel}>{s}</option>");
-    }
-    let _ = write!(
-        body,
-        "</select><button class=\"btn small\" type=\"submit\">Filter</button><span class=\"muted\">{total} registered</span></form>"
-    );
-    body.push_str(
-        "<table id=\"participants\"><thead><tr><th>Name</th><th>PID</th><th>Type</th><th>Status</th>\
-         <th class=\"num\">Verif.</th><th>Registered</th><th>Actions</th></tr></thead><tbody>",
-    );
-    if rows.is_empty() {
-        body.push_str("<tr><td colspan=\"7\" class=\"muted\">No participants match.</td></tr>");
-    }
-    for r in &rows {
-        body.push_str(r);
-    }
-    body.push_str("</tbody></table>");
+    let selected = status.map(ParticipantStatus::as_str);
     let base = format!(
         "/admin/participants?q={}&status={}",
         url_encode(&needle),
-        status.map_or("", ParticipantStatus::as_str)
+        selected.unwrap_or("")
     );
-    body.push_str(&pager(&base, page, more));
-    Ok(render("Participants", "participants", &session, &body))
+    let body = html! {
+        form class="filters" method="get" action="/admin/participants" {
+            input type="search" name="q" placeholder="name or PID" value=(needle);
+            select name="status" {
+                option value="" { "any status" }
+                @for s in ["active", "suspended", "left", "deleted"] {
+                    option value=(s) selected[selected == Some(s)] { (s) }
+                }
+            }
+            button class="btn small" type="submit" { "Filter" }
+            span class="muted" { (total) " registered" }
+        }
+        table id="participants" {
+            thead {
+                tr {
+                    th { "Name" } th { "PID" } th { "Type" } th { "Status" } th class="num" { "Verif." }
+                    th { "Registered" } th { "Actions" }
+                }
+            }
+            tbody {
+                @if rows.is_empty() {
+                    tr { td colspan="7" class="muted" { "No participants match." } }
+                }
+                @for r in rows { (r) }
+            }
+        }
+        (pager(&base, page, more))
+    };
+    Ok(render("Participants", "participants", &session, body))
 }
 
 /// `POST /admin/participants/{pid}/{freeze|unfreeze|ban|unban}`: answers the updated row.
@@ -203,7 +169,7 @@ pub async fn participant_action(
     Ok(action_reply(&headers, participant_row(&p), "/admin/participants"))
 }
 
-fn equivalent_row(e: &Equivalent, usage: (usize, usize)) -> String {
+fn equivalent_row(e: &Equivalent, usage: (usize, usize)) -> Markup {
     let code = e.code.as_str();
     let row_id = format!("eq-{code}");
     let base = format!("/admin/equivalents/{}", url_encode(code));
@@ -218,32 +184,30 @@ fn equivalent_row(e: &Equivalent, usage: (usize, usize)) -> String {
     } else {
         button("Activate", &format!("{base}/activate"), &row_id, None, "")
     };
-    format!(
-        "<tr id=\"{}\"><td><strong>{}</strong></td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"time\">{}</td><td class=\"actions\">{action}</td></tr>",
-        html_escape(&row_id),
-        html_escape(code),
-        html_escape(e.symbol.as_deref().unwrap_or("")),
-        html_escape(e.description.as_deref().unwrap_or("")),
-        e.precision.get(),
-        badge(if e.is_active { "active" } else { "inactive" }),
-        usage.0,
-        usage.1,
-        html_escape(&fmt_time(e.created_at)),
-    )
+    html! {
+        tr id=(row_id) {
+            td { strong { (code) } }
+            td { (e.symbol.as_deref().unwrap_or("")) }
+            td { (e.description.as_deref().unwrap_or("")) }
+            td class="num" { (e.precision.get()) }
+            td { (badge(if e.is_active { "active" } else { "inactive" })) }
+            td class="num" { (usage.0) }
+            td class="num" { (usage.1) }
+            td class="time" { (fmt_time(e.created_at)) }
+            td class="actions" { (action) }
+        }
+    }
 }
 
-async fn equivalent_rows(state: &AppState) -> String {
+async fn equivalent_rows(state: &AppState) -> Markup {
     state
         .engine()
         .read(|l| {
-            l.equivalents()
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let usage = EqId::try_from(i).map_or((0, 0), |id| l.equivalent_usage(id));
-                    equivalent_row(e, usage)
-                })
-                .collect::<String>()
+            html! {
+                @for (i, e) in l.equivalents().iter().enumerate() {
+                    (equivalent_row(e, EqId::try_from(i).map_or((0, 0), |id| l.equivalent_usage(id))))
+                }
+            }
         })
         .await
 }
@@ -251,22 +215,29 @@ async fn equivalent_rows(state: &AppState) -> String {
 /// `GET /admin/equivalents`.
 pub async fn equivalents(State(state): State<AppState>, session: AdminSession) -> PageResult {
     let rows = equivalent_rows(&state).await;
-    let mut body = String::with_capacity(4096 + rows.len());
-    let _ = write!(
-        body,
-        "<table><thead><tr><th>Code</th><th>Symbol</th><th>Description</th><th class=\"num\">Precision</th>\
-         <th>Status</th><th class=\"num\">Open lines</th><th class=\"num\">Debts</th><th>Created</th><th>Actions</th></tr></thead>\
-         <tbody id=\"eq-rows\">{rows}</tbody></table>\
-         <h2>New equivalent</h2>\
-         <form class=\"inline-form\" id=\"new-equivalent\" method=\"post\" action=\"/admin/equivalents\" hx-post=\"/admin/equivalents\" hx-target=\"#eq-rows\" hx-swap=\"innerHTML\">{}\
-         <label>Code <input name=\"code\" required maxlength=\"16\" pattern=\"[A-Za-z0-9_]{{1,16}}\" placeholder=\"e.g. KWH\"></label>\
-         <label>Precision <input name=\"precision\" type=\"number\" min=\"0\" max=\"8\" value=\"2\" required></label>\
-         <label>Symbol <input name=\"symbol\" maxlength=\"8\"></label>\
-         <label>Description <input name=\"description\" maxlength=\"200\"></label>\
-         <button class=\"btn primary\" type=\"submit\">Create</button></form>",
-        csrf_field(&session.csrf)
-    );
-    Ok(render("Equivalents", "equivalents", &session, &body))
+    let body = html! {
+        table {
+            thead {
+                tr {
+                    th { "Code" } th { "Symbol" } th { "Description" } th class="num" { "Precision" }
+                    th { "Status" } th class="num" { "Open lines" } th class="num" { "Debts" }
+                    th { "Created" } th { "Actions" }
+                }
+            }
+            tbody id="eq-rows" { (rows) }
+        }
+        h2 { "New equivalent" }
+        form class="inline-form" id="new-equivalent" method="post" action="/admin/equivalents"
+            hx-post="/admin/equivalents" hx-target="#eq-rows" hx-swap="innerHTML" {
+            (csrf_field(&session.csrf))
+            label { "Code " input name="code" required maxlength="16" pattern="[A-Za-z0-9_]{1,16}" placeholder="e.g. KWH"; }
+            label { "Precision " input name="precision" type="number" min="0" max="8" value="2" required; }
+            label { "Symbol " input name="symbol" maxlength="8"; }
+            label { "Description " input name="description" maxlength="200"; }
+            button class="btn primary" type="submit" { "Create" }
+        }
+    };
+    Ok(render("Equivalents", "equivalents", &session, body))
 }
 
 fn non_empty(v: Option<&String>) -> Option<String> {

@@ -1,29 +1,16 @@
-//! HTML building blocks of the admin pages: escaping, URL encoding, form-body parsing, the page
-//! layout and the response headers every page carries.
+//! HTML building blocks of the admin pages: URL encoding, form-body parsing, the page layout,
+//! the small shared fragments and the response headers every page carries.
+//!
+//! Markup is built with [`maud`]: text and attribute values interpolated with `(expr)` are
+//! escaped by construction, so no page calls an escaping function of its own. The only
+//! unescaped input to a page is a [`Markup`] value, which only `html!` produces.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-
-/// Escapes text for HTML element content and for quoted attribute values: `&`, `<`, `>`, `"`
-/// and `'` become character references. Every string that did not come from this module's
-/// own literals goes through here before it reaches a page.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+use maud::{html, Markup, DOCTYPE};
 
 /// Percent-encodes text for a URL query value or path segment (everything but
 /// `A-Z a-z 0-9 - _ . ~`).
@@ -87,9 +74,10 @@ pub fn parse_form(body: &[u8]) -> HashMap<String, String> {
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// An HTML response with the admin pages' security headers.
-pub fn html_response(status: StatusCode, body: String) -> Response {
-    let mut resp = (status, body).into_response();
+/// An HTML response with the admin pages' security headers. The body is [`Markup`], so
+/// whatever a page answers went through `html!` and its escaping.
+pub fn html_response(status: StatusCode, body: Markup) -> Response {
+    let mut resp = (status, body.into_string()).into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -116,93 +104,99 @@ const NAV: [(&str, &str); 7] = [
     ("integrity", "Integrity"),
 ];
 
-fn head(title: &str, csrf: Option<&str>) -> String {
-    let mut out = String::with_capacity(1024);
-    out.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-    let _ = write!(out, "<title>{} · GEO hub admin</title>", html_escape(title));
-    if let Some(c) = csrf {
-        let _ = write!(out, "<meta name=\"csrf-token\" content=\"{}\">", html_escape(c));
+fn head(title: &str, csrf: Option<&str>) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · GEO hub admin" }
+            @if let Some(c) = csrf {
+                meta name="csrf-token" content=(c);
+            }
+            link rel="stylesheet" href="/admin/assets/admin.css";
+            script src="/admin/assets/hx.js" defer {}
+        }
     }
-    out.push_str("<link rel=\"stylesheet\" href=\"/admin/assets/admin.css\">");
-    out.push_str("<script src=\"/admin/assets/hx.js\" defer></script></head>");
-    out
 }
 
 /// A whole admin page: head, navigation (with `active` highlighted), a logout button, the
-/// heading `title`, a flash area for action errors, and `body` (already HTML).
-pub fn page(title: &str, active: &str, csrf: &str, body: &str) -> String {
-    let mut out = head(title, Some(csrf));
-    out.push_str("<body><header class=\"top\"><a class=\"brand\" href=\"/admin/dashboard\">GEO hub</a><nav>");
-    for (slug, label) in NAV {
-        let class = if slug == active { " class=\"active\"" } else { "" };
-        let _ = write!(out, "<a href=\"/admin/{slug}\"{class}>{label}</a>");
+/// heading `title`, a flash area for action errors, and `body`.
+pub fn page(title: &str, active: &str, csrf: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title, Some(csrf)))
+            body {
+                header class="top" {
+                    a class="brand" href="/admin/dashboard" { "GEO hub" }
+                    nav {
+                        @for (slug, label) in NAV {
+                            a href={ "/admin/" (slug) } class=[(slug == active).then_some("active")] { (label) }
+                        }
+                    }
+                    form class="logout" method="post" action="/admin/logout" {
+                        (csrf_field(csrf))
+                        button type="submit" class="btn small" { "Log out" }
+                    }
+                }
+                main {
+                    h1 { (title) }
+                    div id="flash" role="alert" {}
+                    (body)
+                }
+            }
+        }
     }
-    let _ = write!(
-        out,
-        "</nav><form class=\"logout\" method=\"post\" action=\"/admin/logout\">{}\
-         <button type=\"submit\" class=\"btn small\">Log out</button></form></header>",
-        csrf_field(csrf)
-    );
-    let _ = write!(
-        out,
-        "<main><h1>{}</h1><div id=\"flash\" role=\"alert\"></div>{body}</main></body></html>",
-        html_escape(title)
-    );
-    out
 }
 
 /// The login page (no navigation); `error` is shown above the form.
-pub fn login_page(error: Option<&str>) -> String {
-    let mut out = head("Log in", None);
-    out.push_str("<body class=\"login\"><main class=\"login-box\"><h1>GEO hub admin</h1>");
-    if let Some(e) = error {
-        let _ = write!(
-            out,
-            "<div class=\"flash error\" role=\"alert\">{}</div>",
-            html_escape(e)
-        );
+pub fn login_page(error: Option<&str>) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head("Log in", None))
+            body class="login" {
+                main class="login-box" {
+                    h1 { "GEO hub admin" }
+                    @if let Some(e) = error {
+                        div class="flash error" role="alert" { (e) }
+                    }
+                    form method="post" action="/admin/login" id="login-form" {
+                        label for="token" { "Admin token" }
+                        input type="password" id="token" name="token" autocomplete="current-password" required autofocus;
+                        button type="submit" class="btn primary" id="login" { "Log in" }
+                    }
+                    p class="muted" {
+                        "The token is the hub's " code { "--admin-token" } " (or " code { "GEO_ADMIN_TOKEN" } ")."
+                    }
+                }
+            }
+        }
     }
-    out.push_str(
-        "<form method=\"post\" action=\"/admin/login\" id=\"login-form\">\
-         <label for=\"token\">Admin token</label>\
-         <input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"current-password\" required autofocus>\
-         <button type=\"submit\" class=\"btn primary\" id=\"login\">Log in</button></form>\
-         <p class=\"muted\">The token is the hub's <code>--admin-token</code> (or <code>GEO_ADMIN_TOKEN</code>).</p>\
-         </main></body></html>",
-    );
-    out
 }
 
 /// The hidden form field that carries the CSRF token.
-pub fn csrf_field(csrf: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        html_escape(csrf)
-    )
+pub fn csrf_field(csrf: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(csrf); }
 }
 
 /// An error (or notice) box as a fragment.
-pub fn flash(kind: &str, message: &str) -> String {
-    format!(
-        "<div class=\"flash {}\" role=\"alert\">{}</div>",
-        html_escape(kind),
-        html_escape(message)
-    )
+pub fn flash(kind: &str, message: &str) -> Markup {
+    html! { div class={ "flash " (kind) } role="alert" { (message) } }
 }
 
 /// A status badge (`active`, `suspended`, `frozen`, `passed`, `FAILED` ...).
-pub fn badge(text: &str) -> String {
+pub fn badge(text: &str) -> Markup {
     let class: String = text
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    format!("<span class=\"badge b-{class}\">{}</span>", html_escape(text))
+    html! { span class={ "badge b-" (class) } { (text) } }
 }
 
 /// Shortens a long identifier for a table cell (full text in the tooltip).
-pub fn short(id: &str) -> String {
+pub fn short(id: &str) -> Markup {
     let shown: String = if id.chars().count() > 14 {
         let head: String = id.chars().take(8).collect();
         let tail: String = id
@@ -217,52 +211,28 @@ pub fn short(id: &str) -> String {
     } else {
         id.to_owned()
     };
-    format!(
-        "<code title=\"{}\">{}</code>",
-        html_escape(id),
-        html_escape(&shown)
-    )
+    html! { code title=(id) { (shown) } }
 }
 
 /// Links "previous" / "next" for a paged list at `base` (which may carry a query already).
-pub fn pager(base: &str, page: i64, has_next: bool) -> String {
+pub fn pager(base: &str, page: i64, has_next: bool) -> Markup {
     let sep = if base.contains('?') { '&' } else { '?' };
-    let mut out = String::from("<nav class=\"pager\">");
-    if page > 1 {
-        let _ = write!(
-            out,
-            "<a href=\"{}{sep}page={}\">&larr; previous</a>",
-            html_escape(base),
-            page - 1
-        );
+    html! {
+        nav class="pager" {
+            @if page > 1 {
+                a href={ (base) (sep) "page=" (page - 1) } { "← previous" }
+            }
+            span { "page " (page) }
+            @if has_next {
+                a href={ (base) (sep) "page=" (page + 1) } { "next →" }
+            }
+        }
     }
-    let _ = write!(out, "<span>page {page}</span>");
-    if has_next {
-        let _ = write!(
-            out,
-            "<a href=\"{}{sep}page={}\">next &rarr;</a>",
-            html_escape(base),
-            page + 1
-        );
-    }
-    out.push_str("</nav>");
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_every_special_character() {
-        assert_eq!(
-            html_escape("<script>alert('x')</script> & \"q\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
-        );
-        assert_eq!(html_escape("plain ünïcode"), "plain ünïcode");
-        assert_eq!(html_escape(""), "");
-        assert_eq!(html_escape("&amp;"), "&amp;amp;");
-    }
 
     #[test]
     fn parses_form_bodies() {
@@ -290,11 +260,24 @@ mod tests {
 
     #[test]
     fn helpers_escape_their_input() {
-        assert!(!badge("<b>").contains("<b>"));
-        assert!(!short("<script>alert(1)</script>").contains("<script>"));
-        assert!(!flash("error", "<i>").contains("<i>"));
-        assert!(login_page(Some("<x>")).contains("&lt;x&gt;"));
-        assert!(page("<t>", "dashboard", "\"c", "").contains("&lt;t&gt;"));
-        assert!(page("t", "dashboard", "\"c", "").contains("&quot;c"));
+        let s = |m: Markup| m.into_string();
+        assert_eq!(
+            s(flash("error", "<i>'&\"")),
+            "<div class=\"flash error\" role=\"alert\">&lt;i&gt;'&amp;&quot;</div>"
+        );
+        assert!(!s(badge("<b>")).contains("<b>"));
+        assert!(!s(short("<script>alert(1)</script>")).contains("<script>"));
+        assert!(s(login_page(Some("<x>"))).contains("&lt;x&gt;"));
+        assert!(s(page("<t>", "dashboard", "\"c", html! {})).contains("<h1>&lt;t&gt;</h1>"));
+        let p = s(page("t", "dashboard", "\"c", html! {}));
+        assert!(
+            p.contains("<meta name=\"csrf-token\" content=\"&quot;c\">"),
+            "{p}"
+        );
+        assert!(
+            p.contains("<a href=\"/admin/dashboard\" class=\"active\">Dashboard</a>"),
+            "{p}"
+        );
+        assert!(s(pager("/x?q=<", 2, true)).contains("href=\"/x?q=&lt;&amp;page=1\""));
     }
 }

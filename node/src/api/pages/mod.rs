@@ -4,8 +4,8 @@
 //! a random id in the `HttpOnly`, `SameSite=Strict` cookie `geo_admin`, kept in memory by this
 //! module (per router, so per hub: no global state). Every state-changing request needs the
 //! session cookie and the session's CSRF token (form field `csrf` or header `X-CSRF-Token`).
-//! Pages are plain Rust string building with every user string escaped ([`html::html_escape`]);
-//! actions answer HTML fragments that the small script `assets/hx.js` (our own minimal
+//! Pages are built with `maud`'s `html!` macro, which escapes every interpolated string by
+//! construction (see [`html`]); actions answer HTML fragments that the small script `assets/hx.js` (our own minimal
 //! implementation of htmx's `hx-*` attribute subset) swaps into the page.
 
 mod clearing;
@@ -33,6 +33,7 @@ use super::util::random_token;
 use super::AppState;
 use crate::store::StoreError;
 use html::{html_response, login_page, parse_form};
+use maud::Markup;
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "geo_admin";
@@ -246,13 +247,13 @@ impl IntoResponse for PageError {
 pub type PageResult = Result<Response, PageError>;
 
 /// A full page as a response.
-pub fn render(title: &str, active: &str, session: &AdminSession, body: &str) -> Response {
+pub fn render(title: &str, active: &str, session: &AdminSession, body: Markup) -> Response {
     html_response(StatusCode::OK, html::page(title, active, &session.csrf, body))
 }
 
 /// The answer to an action: the fragment for `hx.js`, or a redirect to `back` for a plain
 /// form submission (no JavaScript).
-pub fn action_reply(headers: &HeaderMap, fragment: String, back: &str) -> Response {
+pub fn action_reply(headers: &HeaderMap, fragment: Markup, back: &str) -> Response {
     if is_hx(headers) {
         html_response(StatusCode::OK, fragment)
     } else {
