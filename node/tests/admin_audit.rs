@@ -28,6 +28,9 @@ fn record(i: i64, action: &str, object_type: &str, object_id: &str) -> AdminAudi
         reason: (i % 3 != 0).then(|| format!("reason «{i}» with 'quotes'")),
         before_state: (i % 2 == 1).then(|| json!({ "status": "active", "n": i })),
         after_state: (i % 4 != 3).then(|| json!({ "status": "suspended", "list": [1, "two", null] })),
+        request_id: (i % 2 == 0).then(|| format!("req-{i}")),
+        ip_address: (i % 3 == 0).then(|| "192.0.2.7".to_owned()),
+        user_agent: (i % 5 != 0).then(|| format!("agent «{i}»")),
     }
 }
 
@@ -135,6 +138,26 @@ async fn admin_audit_records_persist_on_every_store() {
             ..AdminAuditFilter::default()
         };
         assert_eq!(ids(list(&store, &page).await), vec![4, 3], "{name}");
+        let count = |f: AdminAuditFilter| {
+            let store = store.clone();
+            async move { store.admin_audit_count(&f).await.expect("count") }
+        };
+        assert_eq!(
+            count(page.clone()).await,
+            5,
+            "{name}: paging is ignored by the count"
+        );
+        assert_eq!(
+            count(filter(Some("participant.freeze"), None, None)).await,
+            2,
+            "{name}"
+        );
+        assert_eq!(count(filter(None, None, Some("alice"))).await, 2, "{name}");
+        assert_eq!(
+            count(filter(Some("participant.ban"), None, None)).await,
+            0,
+            "{name}"
+        );
         // Appending goes on after the restart, newest first.
         let later = record(6, "admin.login", "session", "admin-pages");
         engine
@@ -222,7 +245,11 @@ async fn admin_actions_are_listed_after_a_restart() {
         let bob = join(&hub, "bob").await;
         let (a, b) = (alice.pid.as_str(), bob.pid.as_str());
         let empty = admin_ok(&hub, "GET", "/api/v1/admin/audit-log", None).await;
-        assert_eq!(empty, json!({ "items": [] }), "{name}");
+        assert_eq!(
+            empty,
+            json!({ "items": [], "page": 1, "per_page": 50, "total": 0 }),
+            "{name}"
+        );
 
         let reason = |r: &str| json!({ "reason": r });
         admin_ok(
@@ -282,23 +309,24 @@ async fn admin_actions_are_listed_after_a_restart() {
         )
         .await;
         let expected = vec![
-            item("equivalent.delete", "equivalent", "GOLD", Some("unused")),
-            item("participant.ban", "participant", b, Some("spam")),
-            item("config.update", "config", "api", Some("shorter")),
+            item("admin.equivalents.delete", "equivalent", "GOLD", Some("unused")),
+            item("admin.participants.ban", "participant", b, Some("spam")),
+            item("admin.config.patch", "config", "api", Some("shorter")),
             item(
-                "feature_flags.update",
+                "admin.feature_flags.patch",
                 "feature_flags",
                 "api",
                 Some("maintenance"),
             ),
-            item("equivalent.update", "equivalent", "GOLD", None),
-            item("equivalent.create", "equivalent", "GOLD", Some("new unit")),
-            item("participant.unfreeze", "participant", a, None),
-            item("participant.freeze", "participant", a, Some("suspicious")),
+            item("admin.equivalents.patch", "equivalent", "GOLD", None),
+            item("admin.equivalents.create", "equivalent", "GOLD", Some("new unit")),
+            item("admin.participants.unfreeze", "participant", a, None),
+            item("admin.participants.freeze", "participant", a, Some("suspicious")),
         ];
         let before = admin_ok(&hub, "GET", "/api/v1/admin/audit-log", None).await;
         assert_eq!(summary(&before), expected, "{name}");
-        // The shape of an item: the same keys as before the log was persisted.
+        // The shape of an item: the keys of before the log was persisted, plus where the action
+        // came from (request id, client address, User-Agent) as the reference records it.
         let first = &before["items"][0];
         let mut keys: Vec<&str> = first
             .as_object()
@@ -316,10 +344,13 @@ async fn admin_actions_are_listed_after_a_restart() {
                 "after_state",
                 "before_state",
                 "id",
+                "ip_address",
                 "object_id",
                 "object_type",
                 "reason",
-                "timestamp"
+                "request_id",
+                "timestamp",
+                "user_agent"
             ],
             "{name}"
         );
@@ -426,7 +457,11 @@ async fn admin_actions_are_listed_after_a_restart() {
             .text
             .find("id=\"admin-actions\"")
             .expect("admin actions table")..];
-        for action in ["admin.login", "equivalent.delete", "participant.freeze"] {
+        for action in [
+            "admin.login",
+            "admin.equivalents.delete",
+            "admin.participants.freeze",
+        ] {
             assert!(
                 actions.contains(action),
                 "{name}: {action} missing from {actions}"
@@ -513,7 +548,7 @@ async fn a_failed_audit_write_does_not_fail_the_action() {
         let log = admin_ok(&hub, "GET", "/api/v1/admin/audit-log", None).await;
         assert_eq!(
             summary(&log),
-            vec![item("participant.unfreeze", "participant", a, None)],
+            vec![item("admin.participants.unfreeze", "participant", a, None)],
             "{name}"
         );
         stop(hub).await;

@@ -375,7 +375,7 @@ async fn admin_pages_work_over_http() {
     let integrity = admin.get("/admin/integrity").await;
     assert!(integrity.text.contains("CLEARING"));
     assert!(
-        integrity.text.contains("participant.freeze"),
+        integrity.text.contains("admin.participants.freeze"),
         "admin actions listed"
     );
     let failures = admin.get("/admin/integrity?failures=1&equivalent=UAH").await;

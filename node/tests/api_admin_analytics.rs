@@ -140,7 +140,7 @@ async fn participant_stats_and_metrics() {
     assert_eq!(m["pid"], bob.pid.as_str());
     assert_eq!(m["display_name"], "bob");
     assert_eq!(m["status"], "active");
-    assert_eq!(m["threshold"], "0.1");
+    assert_eq!(m["threshold"], json!(0.1));
     let keys: Vec<&String> = m["by_equivalent"].as_object().expect("object").keys().collect();
     assert_eq!(keys, vec!["EUR", "HOUR", "UAH"]);
     let u = &m["by_equivalent"]["UAH"];
@@ -168,7 +168,7 @@ async fn participant_stats_and_metrics() {
     let keys: Vec<&String> = m["by_equivalent"].as_object().expect("object").keys().collect();
     assert_eq!(keys, vec!["UAH"]);
     let u = &m["by_equivalent"]["UAH"];
-    assert_eq!(m["threshold"], "0.05");
+    assert_eq!(m["threshold"], json!(0.05));
     assert_eq!(u["net_balance"], "-46.00");
     assert_eq!(u["incoming"]["total_available"], "54.00");
     assert_eq!(u["bottlenecks"], 0);
@@ -233,7 +233,7 @@ async fn bottlenecks_and_liquidity() {
     let (_, bob, carol, ab, bc) = small_graph(&hub).await;
 
     let b = get_ok(&hub, "/api/v1/admin/trustlines/bottlenecks").await;
-    assert_eq!(b["threshold"], "0.1");
+    assert_eq!(b["threshold"], json!(0.1));
     assert_eq!(b["limit"], 10);
     assert_eq!(b["total"], 1);
     let item = &b["items"][0];
@@ -326,7 +326,7 @@ async fn bottlenecks_and_liquidity() {
         .await;
         let ok = get_ok(&hub, &format!("{path}?limit=50&threshold=0.000001")).await;
         assert_eq!(ok["limit"], 50);
-        assert_eq!(ok["threshold"], "0.000001");
+        assert_eq!(ok["threshold"], json!(0.000001));
     }
     hub.stop().await;
 }
@@ -793,9 +793,14 @@ async fn migrations_of_each_backend() {
         assert_eq!(m["head_revision"], "4", "{name}");
         assert_eq!(m["is_up_to_date"], true, "{name}");
         assert_eq!(m["pending"], json!([]), "{name}");
-        for (i, (version, description)) in [(1, "init"), (2, "admin audit log"), (4, "load order")]
-            .into_iter()
-            .enumerate()
+        for (i, (version, description)) in [
+            (1, "init"),
+            (2, "admin audit log"),
+            (3, "admin audit request"),
+            (4, "load order"),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let applied = &m["applied"][i];
             assert_eq!(applied["version"], version, "{name}");

@@ -265,6 +265,9 @@ impl Planner {
                 reason: Some("test".into()),
                 before_state: None,
                 after_state: None,
+                request_id: Some(format!("req-{}", self.seq)),
+                ip_address: Some("127.0.0.1".into()),
+                user_agent: None,
             }),
         })
     }

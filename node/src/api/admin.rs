@@ -10,13 +10,13 @@ use serde_json::{json, Map, Value};
 use super::analytics::{self, Share};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Admin, ApiJson, ApiQuery};
-use super::participants::{search, SearchQuery};
+use super::participants::{search_page, SearchQuery};
 use super::ratelimit::CLASSES;
-use super::util::{paging, parse_code, parse_pid};
+use super::util::{self, paging, parse_code, parse_pid};
 use super::views;
-use super::{AppState, RateClass};
+use super::{AppState, RateClass, RateTable};
 use crate::engine::{Command, Reply};
-use crate::ledger::graph::LineStatus;
+use crate::ledger::graph::{LineStatus, NodeId};
 use crate::ledger::model::{ParticipantStatus, TxKind, TxRecord, TxState};
 use crate::ledger::participants::{EquivalentPatch, NewEquivalent};
 use crate::ledger::LedgerError;
@@ -47,6 +47,7 @@ pub fn router() -> axum::Router<AppState> {
         .route("/audit-log", get(audit_log))
         .route("/graph/snapshot", get(graph_snapshot))
         .route("/graph/ego", get(graph_ego))
+        .route("/incidents", get(incidents))
         .route("/transactions/{tx_id}/abort", post(abort_tx))
 }
 
@@ -79,9 +80,66 @@ fn parse_rate_key(key: &str) -> Option<(bool, RateClass)> {
     })
 }
 
+/// The reference hub's configuration keys, which its admin UI reads as one object with exactly
+/// these keys: `(key, mutable)`. Those that name a feature flag, the rate limits or the incident
+/// SLA change them; the others report what this hub does and are read-only.
+const REFERENCE_KEYS: [(&str, bool); 12] = [
+    ("LOG_LEVEL", false),
+    ("RATE_LIMIT_ENABLED", true),
+    ("ROUTING_MAX_HOPS", false),
+    ("ROUTING_MAX_PATHS", false),
+    ("INTEGRITY_CHECKPOINT_ENABLED", false),
+    ("INTEGRITY_CHECKPOINT_INTERVAL_SECONDS", false),
+    ("RECOVERY_ENABLED", false),
+    ("RECOVERY_INTERVAL_SECONDS", false),
+    ("PAYMENT_TX_STUCK_TIMEOUT_SECONDS", true),
+    ("FEATURE_FLAGS_MULTIPATH_ENABLED", true),
+    ("FEATURE_FLAGS_FULL_MULTIPATH_ENABLED", true),
+    ("CLEARING_ENABLED", true),
+];
+
+/// The value of a reference configuration key on this hub.
+fn reference_value(state: &AppState, key: &str) -> Value {
+    let c = state.config();
+    let flags = state.flags();
+    let routing = crate::ledger::routing::RouteLimits::default();
+    let rate_on = [c.ip_rates, c.participant_rates]
+        .iter()
+        .any(|t| CLASSES.iter().any(|&class| t.per_minute(class) > 0));
+    match key {
+        "LOG_LEVEL" => json!(std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned())),
+        "RATE_LIMIT_ENABLED" => json!(rate_on),
+        "ROUTING_MAX_HOPS" => json!(routing.max_hops),
+        "ROUTING_MAX_PATHS" => json!(if flags.multipath_enabled {
+            routing.max_paths
+        } else {
+            1
+        }),
+        // Checkpoints are written at every start and every 5 minutes (engine default); prepare
+        // locks are released by the writer at their expiry, so recovery is always on and
+        // continuous.
+        "INTEGRITY_CHECKPOINT_ENABLED" | "RECOVERY_ENABLED" => json!(true),
+        "INTEGRITY_CHECKPOINT_INTERVAL_SECONDS" => {
+            json!(crate::engine::EngineConfig::default().checkpoint_every.as_secs())
+        }
+        "RECOVERY_INTERVAL_SECONDS" => json!(1),
+        "PAYMENT_TX_STUCK_TIMEOUT_SECONDS" => json!(c.incident_sla.as_secs()),
+        "FEATURE_FLAGS_MULTIPATH_ENABLED" => json!(flags.multipath_enabled),
+        "FEATURE_FLAGS_FULL_MULTIPATH_ENABLED" => json!(flags.full_multipath_enabled),
+        "CLEARING_ENABLED" => json!(flags.clearing_enabled),
+        _ => Value::Null,
+    }
+}
+
+/// `GET /admin/config`: `items` = the reference's keys (exactly those, as its admin UI
+/// requires), `hub_items` = this hub's own keys, each `{key, value, mutable}`.
 async fn get_config(State(state): State<AppState>, _a: Admin) -> Json<Value> {
     let c = state.config();
     let item = |k: &str, v: Value, mutable: bool| json!({ "key": k, "value": v, "mutable": mutable });
+    let reference: Vec<Value> = REFERENCE_KEYS
+        .iter()
+        .map(|&(k, mutable)| item(k, reference_value(&state, k), mutable))
+        .collect();
     let mut items = vec![
         item("access_ttl_seconds", json!(c.access_ttl.as_secs()), true),
         item("refresh_ttl_seconds", json!(c.refresh_ttl.as_secs()), true),
@@ -101,14 +159,52 @@ async fn get_config(State(state): State<AppState>, _a: Admin) -> Json<Value> {
         item("store_backend", json!(state.engine().store().backend()), false),
         item("version", json!(c.version), false),
     ]);
-    Json(json!({ "items": items }))
+    Json(json!({ "items": reference, "hub_items": items }))
 }
 
 #[derive(Debug, Deserialize)]
 struct ConfigPatch {
     updates: Map<String, Value>,
-    #[allow(dead_code)]
     reason: Option<String>,
+}
+
+/// A validated change of one configuration key.
+enum ConfigChange {
+    /// One of this hub's numeric keys.
+    Hub(String, u32),
+    /// `RATE_LIMIT_ENABLED`.
+    RateLimits(bool),
+    /// `PAYMENT_TX_STUCK_TIMEOUT_SECONDS`.
+    IncidentSla(u32),
+    /// A feature flag, by its flag name.
+    Flag(&'static str, bool),
+}
+
+fn parse_change(key: &str, v: &Value) -> ApiResult<ConfigChange> {
+    let boolean = || {
+        v.as_bool()
+            .ok_or_else(|| ApiError::validation(format!("{key} must be a boolean")))
+    };
+    let number = || {
+        v.as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| ApiError::validation(format!("{key} must be a non-negative integer")))
+    };
+    match key {
+        "RATE_LIMIT_ENABLED" => Ok(ConfigChange::RateLimits(boolean()?)),
+        "PAYMENT_TX_STUCK_TIMEOUT_SECONDS" => Ok(ConfigChange::IncidentSla(number()?)),
+        "FEATURE_FLAGS_MULTIPATH_ENABLED" => Ok(ConfigChange::Flag("multipath_enabled", boolean()?)),
+        "FEATURE_FLAGS_FULL_MULTIPATH_ENABLED" => {
+            Ok(ConfigChange::Flag("full_multipath_enabled", boolean()?))
+        }
+        "CLEARING_ENABLED" => Ok(ConfigChange::Flag("clearing_enabled", boolean()?)),
+        k if MUTABLE.contains(&k) || parse_rate_key(k).is_some() => {
+            Ok(ConfigChange::Hub(k.to_owned(), number()?))
+        }
+        k => Err(ApiError::validation(format!(
+            "unknown or immutable config key {k:?}"
+        ))),
+    }
 }
 
 async fn patch_config(
@@ -118,37 +214,59 @@ async fn patch_config(
 ) -> ApiResult<Json<Value>> {
     let mut parsed = Vec::new();
     for (k, v) in &p.updates {
-        if !MUTABLE.contains(&k.as_str()) && parse_rate_key(k).is_none() {
-            return Err(ApiError::validation(format!(
-                "unknown or immutable config key {k:?}"
-            )));
-        }
-        let n = v
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| ApiError::validation(format!("{k} must be a non-negative integer")))?;
-        parsed.push((k.clone(), n));
+        parsed.push(parse_change(k, v)?);
     }
     state.update_config(|c| {
-        for (k, n) in &parsed {
-            let secs = std::time::Duration::from_secs(u64::from((*n).max(1)));
-            match k.as_str() {
-                "access_ttl_seconds" => c.access_ttl = secs,
-                "refresh_ttl_seconds" => c.refresh_ttl = secs,
-                "challenge_ttl_seconds" => c.challenge_ttl = secs,
-                other => match parse_rate_key(other) {
-                    Some((true, class)) => *c.ip_rates.per_minute_mut(class) = *n,
-                    Some((false, class)) => *c.participant_rates.per_minute_mut(class) = *n,
-                    None => {}
-                },
+        for change in &parsed {
+            match change {
+                ConfigChange::Hub(k, n) => {
+                    let secs = std::time::Duration::from_secs(u64::from((*n).max(1)));
+                    match k.as_str() {
+                        "access_ttl_seconds" => c.access_ttl = secs,
+                        "refresh_ttl_seconds" => c.refresh_ttl = secs,
+                        "challenge_ttl_seconds" => c.challenge_ttl = secs,
+                        other => match parse_rate_key(other) {
+                            Some((true, class)) => *c.ip_rates.per_minute_mut(class) = *n,
+                            Some((false, class)) => *c.participant_rates.per_minute_mut(class) = *n,
+                            None => {}
+                        },
+                    }
+                }
+                ConfigChange::RateLimits(false) => {
+                    c.ip_rates = RateTable::OFF;
+                    c.participant_rates = RateTable::OFF;
+                }
+                ConfigChange::RateLimits(true) => {
+                    // Switching on restores the architecture's budgets where all are off.
+                    for t in [&mut c.ip_rates, &mut c.participant_rates] {
+                        if CLASSES.iter().all(|&class| t.per_minute(class) == 0) {
+                            *t = RateTable::SEED;
+                        }
+                    }
+                }
+                ConfigChange::IncidentSla(n) => {
+                    c.incident_sla = std::time::Duration::from_secs(u64::from(*n));
+                }
+                ConfigChange::Flag(..) => {}
             }
         }
     });
-    let values: Map<String, Value> = parsed.iter().map(|(k, n)| (k.clone(), json!(n))).collect();
-    let updated: Vec<String> = parsed.into_iter().map(|(k, _)| k).collect();
+    state.update_flags(|f| {
+        for change in &parsed {
+            if let ConfigChange::Flag(name, v) = change {
+                match *name {
+                    "multipath_enabled" => f.multipath_enabled = *v,
+                    "full_multipath_enabled" => f.full_multipath_enabled = *v,
+                    _ => f.clearing_enabled = *v,
+                }
+            }
+        }
+    });
+    let values: Map<String, Value> = p.updates.clone().into_iter().collect();
+    let updated: Vec<String> = p.updates.keys().cloned().collect();
     state
         .log_admin(
-            "config.update",
+            "admin.config.patch",
             "config",
             "api",
             p.reason.as_deref(),
@@ -190,7 +308,7 @@ async fn patch_flags(
     let flags = json!(state.flags());
     state
         .log_admin(
-            "feature_flags.update",
+            "admin.feature_flags.patch",
             "feature_flags",
             "api",
             p.reason.as_deref(),
@@ -205,7 +323,25 @@ async fn participants(
     _a: Admin,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "items": search(&state, &q, true).await? })))
+    let found = search_page(&state, &q, true).await?;
+    Ok(Json(page_json(
+        found.items,
+        found.limit,
+        found.offset,
+        found.total,
+    )))
+}
+
+/// A page of a list as the reference's clients read it: `{items, page, per_page, total}`
+/// (`page` from 1; `total` counts every match).
+pub(crate) fn page_json(items: Vec<Value>, limit: i64, offset: i64, total: usize) -> Value {
+    let per_page = limit.max(1);
+    json!({
+        "items": items,
+        "page": offset / per_page + 1,
+        "per_page": per_page,
+        "total": total,
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -240,7 +376,7 @@ async fn participant_action(
     }
     state
         .log_admin(
-            &format!("participant.{action}"),
+            &format!("admin.participants.{action}"),
             "participant",
             pid.as_str(),
             body.reason.as_deref(),
@@ -337,7 +473,7 @@ async fn create_equivalent(
     let reason = obj.get("reason").and_then(Value::as_str);
     state
         .log_admin(
-            "equivalent.create",
+            "admin.equivalents.create",
             "equivalent",
             code.as_str(),
             reason,
@@ -390,7 +526,7 @@ async fn update_equivalent(
     let reason = obj.get("reason").and_then(Value::as_str);
     state
         .log_admin(
-            "equivalent.update",
+            "admin.equivalents.patch",
             "equivalent",
             code.as_str(),
             reason,
@@ -434,22 +570,27 @@ async fn trustlines(
         None => None,
     };
     let (limit, offset) = paging(q.page, q.per_page, None, 20);
-    let items = state
+    let (items, total) = state
         .engine()
         .read(|l| {
-            l.lines()
+            let matching: Vec<_> = l
+                .lines()
                 .iter()
                 .filter(|line| code.as_ref().is_none_or(|c| &l.equivalent_at(line.eq).code == c))
                 .filter(|line| creditor.as_ref().is_none_or(|p| l.pid(line.from) == p))
                 .filter(|line| debtor.as_ref().is_none_or(|p| l.pid(line.to) == p))
                 .filter(|line| status.is_none_or(|s| line.status == s))
+                .collect();
+            let items = matching
+                .iter()
                 .skip(usize::try_from(offset).unwrap_or(usize::MAX))
                 .take(usize::try_from(limit).unwrap_or(20))
                 .map(|line| views::trust_line(l, line))
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            (items, matching.len())
         })
         .await;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(page_json(items, limit, offset, total)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -468,7 +609,7 @@ async fn audit_log(
 ) -> ApiResult<Json<Value>> {
     let (limit, offset) = paging(q.page, q.per_page, None, 50);
     let filter = AdminAuditFilter {
-        action: q.action,
+        action: q.action.map(|a| super::audit::action_name(&a).into_owned()),
         object_type: q.object_type,
         object_id: q.object_id,
         limit,
@@ -482,12 +623,19 @@ async fn audit_log(
         .iter()
         .map(views::admin_action)
         .collect();
-    Ok(Json(json!({ "items": items })))
+    let total = state.engine().store().admin_audit_count(&filter).await?;
+    Ok(Json(page_json(
+        items,
+        limit,
+        offset,
+        usize::try_from(total).unwrap_or(usize::MAX),
+    )))
 }
 
 #[derive(Debug, Deserialize)]
 struct SnapshotQuery {
     equivalent: Option<String>,
+    include: Option<String>,
 }
 
 async fn graph_snapshot(
@@ -500,24 +648,38 @@ async fn graph_snapshot(
         .as_deref()
         .map(|c| parse_code(c, "equivalent"))
         .transpose()?;
-    let out = state
+    let extras = GraphExtras::load(&state, q.include.as_deref(), code.as_ref()).await?;
+    let mut out = state
         .engine()
-        .read(|l| -> ApiResult<Value> {
+        .read(|l| -> ApiResult<Map<String, Value>> {
             let eqs = analytics::eq_ids(l, code.as_ref())?;
-            let nodes: Vec<Value> = (0..l.participants().len())
+            let all: Vec<NodeId> = (0..l.participants().len())
                 .filter_map(|i| u32::try_from(i).ok())
-                .map(|node| analytics::graph_node(l, node, &eqs))
                 .collect();
-            let links: Vec<Value> = l
+            let nodes: Vec<Value> = all
+                .iter()
+                .map(|&node| analytics::graph_node(l, node, &eqs))
+                .collect();
+            let lines: Vec<usize> = l
                 .lines()
                 .iter()
-                .filter(|line| eqs.contains(&line.eq) && line.status != LineStatus::Closed)
-                .map(|line| analytics::graph_link(l, line))
+                .enumerate()
+                .filter(|(_, line)| eqs.contains(&line.eq) && line.status != LineStatus::Closed)
+                .map(|(i, _)| i)
                 .collect();
-            Ok(json!({ "equivalent": code.as_ref().map(|c| c.to_string()), "nodes": nodes, "links": links }))
+            let links: Vec<Value> = lines
+                .iter()
+                .map(|&i| analytics::graph_link(l, &l.lines()[i]))
+                .collect();
+            let mut out = reference_graph(l, &all, None, &lines, &eqs);
+            out.insert("equivalent".into(), json!(code.as_ref().map(|c| c.to_string())));
+            out.insert("nodes".into(), Value::Array(nodes));
+            out.insert("links".into(), Value::Array(links));
+            Ok(out)
         })
         .await?;
-    Ok(Json(out))
+    extras.add_to(&mut out);
+    Ok(Json(Value::Object(out)))
 }
 
 async fn abort_tx(
@@ -541,7 +703,7 @@ async fn abort_tx(
     };
     state
         .log_admin(
-            "transaction.abort",
+            "admin.transactions.abort",
             "transaction",
             &tx_id,
             Some(&reason),
@@ -647,7 +809,18 @@ async fn participant_metrics(
         .read(|l| -> Result<Value, LedgerError> {
             let me = l.node(&pid)?;
             let eqs = analytics::eq_ids(l, code.as_ref())?;
-            Ok(analytics::participant_metrics(l, me, &eqs, threshold, &flows))
+            let mut out = analytics::participant_metrics(l, me, &eqs, threshold, &flows);
+            if let Value::Object(m) = &mut out {
+                m.insert(
+                    "equivalent".into(),
+                    json!(code.as_ref().map(EquivalentCode::as_str)),
+                );
+                m.insert(
+                    "balance_rows".into(),
+                    Value::Array(analytics::balance_rows(l, me, &eqs)),
+                );
+            }
+            Ok(out)
         })
         .await?;
     if let Value::Object(m) = &mut out {
@@ -760,7 +933,7 @@ async fn delete_equivalent(
     };
     state
         .log_admin(
-            "equivalent.delete",
+            "admin.equivalents.delete",
             "equivalent",
             code.as_str(),
             Some(&body.reason),
@@ -826,7 +999,7 @@ async fn trustline_bottlenecks(
             let eqs = analytics::eq_ids(l, code.as_ref())?;
             let found = analytics::bottlenecks(l, &eqs, threshold);
             Ok(json!({
-                "threshold": threshold.to_text(),
+                "threshold": analytics::share_number(threshold),
                 "limit": limit,
                 "equivalent": code.as_ref().map(EquivalentCode::as_str),
                 "total": found.len(),
@@ -843,17 +1016,48 @@ async fn liquidity_summary(
     ApiQuery(q): ApiQuery<BottleneckQuery>,
 ) -> ApiResult<Json<Value>> {
     let (threshold, limit, code) = q.parse()?;
+    let equivalent = code.as_ref().map(|c| c.as_str().to_owned());
+    let incidents = stuck_payments(&state, equivalent.as_deref()).await?.len();
+    let now = state.engine().now();
     let out = state
         .engine()
         .read(|l| -> Result<Value, LedgerError> {
-            let items: Vec<Value> = analytics::eq_ids(l, code.as_ref())?
-                .into_iter()
-                .map(|eq| analytics::liquidity_json(l, &analytics::liquidity(l, eq, threshold), limit))
+            let eqs = analytics::eq_ids(l, code.as_ref())?;
+            let per_eq: Vec<analytics::Liquidity> =
+                eqs.iter().map(|&eq| analytics::liquidity(l, eq, threshold)).collect();
+            let items: Vec<Value> = per_eq
+                .iter()
+                .map(|q| analytics::liquidity_json(l, q, limit))
                 .collect();
+            let all = analytics::bottlenecks(l, &eqs, threshold);
+            // Money is summed and ranked within one equivalent only: without one, the totals
+            // are null and the rankings empty (amounts of different units are never added).
+            let single = match per_eq.as_slice() {
+                [one] if code.is_some() => Some(one),
+                _ => None,
+            };
+            let money = |f: fn(&analytics::Liquidity) -> i128| {
+                single.map(|q| util::fmt_atoms(f(q), l.equivalent_at(q.eq).precision))
+            };
+            let (creditors, debtors, by_abs) = match single {
+                Some(q) => analytics::net_rankings(l, q.eq, limit),
+                None => (Vec::new(), Vec::new(), Vec::new()),
+            };
             Ok(json!({
-                "threshold": threshold.to_text(),
+                "equivalent": equivalent,
+                "threshold": analytics::share_number(threshold),
                 "limit": limit,
-                "equivalent": code.as_ref().map(EquivalentCode::as_str),
+                "updated_at": util::fmt_time(now),
+                "active_trustlines": per_eq.iter().map(|q| q.active_lines).sum::<usize>(),
+                "bottlenecks": all.len(),
+                "incidents_over_sla": incidents,
+                "total_limit": money(|q| q.total_limit),
+                "total_used": money(|q| q.total_used),
+                "total_available": money(|q| q.total_available),
+                "top_creditors": creditors,
+                "top_debtors": debtors,
+                "top_by_abs_net": by_abs,
+                "top_bottleneck_edges": all.iter().take(limit).map(|b| analytics::bottleneck_json(l, b)).collect::<Vec<_>>(),
                 "items": items,
             }))
         })
@@ -897,6 +1101,7 @@ async fn clearing_cycles(
                 "searched_max_length": max_len.min(analytics::SEARCHED_CYCLE_LEN),
                 "total": found.len(),
                 "items": found.iter().map(|(eq, c)| analytics::cycle_json(l, *eq, c)).collect::<Vec<_>>(),
+                "equivalents": analytics::cycles_by_equivalent(l, &eqs, &found),
             }))
         })
         .await?;
@@ -910,13 +1115,14 @@ async fn graph_ego(
     _a: Admin,
     ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> ApiResult<Json<Value>> {
-    let (mut pid, mut depth, mut equivalent) = (None, None, None);
+    let (mut pid, mut depth, mut equivalent, mut include) = (None, None, None, None);
     let mut statuses: Vec<LineStatus> = Vec::new();
     for (k, v) in &pairs {
         match k.as_str() {
             "pid" => pid = Some(v.as_str()),
             "depth" => depth = Some(v.as_str()),
-            "equivalent" => equivalent = Some(v.as_str()),
+            "equivalent" => equivalent = Some(v.as_str()).filter(|e| !e.is_empty()),
+            "include" => include = Some(v.as_str()),
             "status" => {
                 for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     let s = LineStatus::parse(s)
@@ -939,13 +1145,14 @@ async fn graph_ego(
         statuses = vec![LineStatus::Active, LineStatus::Frozen];
     }
     let code = opt_code(equivalent)?;
-    let out = state
+    let extras = GraphExtras::load(&state, include, code.as_ref()).await?;
+    let mut out = state
         .engine()
-        .read(|l| -> Result<Value, LedgerError> {
+        .read(|l| -> Result<Map<String, Value>, LedgerError> {
             let center = l.node(&pid)?;
             let eqs = analytics::eq_ids(l, code.as_ref())?;
-            let (nodes, links) = analytics::ego(l, center, depth, &eqs, &statuses);
-            let nodes: Vec<Value> = nodes
+            let (found, links) = analytics::ego(l, center, depth, &eqs, &statuses);
+            let nodes: Vec<Value> = found
                 .iter()
                 .map(|&(n, d)| {
                     let mut v = analytics::graph_node(l, n, &eqs);
@@ -955,19 +1162,238 @@ async fn graph_ego(
                     v
                 })
                 .collect();
-            let links: Vec<Value> = links
+            let link_values: Vec<Value> = links
                 .iter()
                 .map(|&i| analytics::graph_link(l, &l.lines()[i]))
                 .collect();
-            Ok(json!({
-                "pid": pid.as_str(),
-                "depth": depth,
-                "equivalent": code.as_ref().map(EquivalentCode::as_str),
-                "status": statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-                "nodes": nodes,
-                "links": links,
-            }))
+            let members: Vec<NodeId> = found.iter().map(|&(n, _)| n).collect();
+            let mut out = reference_graph(l, &members, Some(&found), &links, &eqs);
+            out.insert("pid".into(), json!(pid.as_str()));
+            out.insert("depth".into(), json!(depth));
+            out.insert(
+                "equivalent".into(),
+                json!(code.as_ref().map(EquivalentCode::as_str)),
+            );
+            out.insert(
+                "status".into(),
+                json!(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+            );
+            out.insert("nodes".into(), Value::Array(nodes));
+            out.insert("links".into(), Value::Array(link_values));
+            Ok(out)
         })
         .await?;
-    Ok(Json(out))
+    extras.add_to(&mut out);
+    Ok(Json(Value::Object(out)))
+}
+
+/// The collections of the reference's graph snapshot that come from the ledger, for the given
+/// participants (`depth` added to each when known) and trust lines (indices into
+/// [`Ledger::lines`](crate::ledger::Ledger::lines)): `participants`, `trustlines`,
+/// `equivalents` and `debts` (those between two of the participants).
+fn reference_graph(
+    l: &crate::ledger::Ledger,
+    members: &[NodeId],
+    depths: Option<&[(NodeId, usize)]>,
+    lines: &[usize],
+    eqs: &[crate::ledger::model::EqId],
+) -> Map<String, Value> {
+    let participants: Vec<Value> = members
+        .iter()
+        .map(|&n| {
+            let mut v = views::participant(l.participant_at(n));
+            if let (Value::Object(m), Some(d)) =
+                (&mut v, depths.and_then(|ds| ds.iter().find(|(m, _)| *m == n)))
+            {
+                m.insert("depth".into(), json!(d.1));
+            }
+            v
+        })
+        .collect();
+    let trustlines: Vec<Value> = lines
+        .iter()
+        .map(|&i| views::trust_line(l, &l.lines()[i]))
+        .collect();
+    let equivalents: Vec<Value> = eqs
+        .iter()
+        .map(|&eq| views::equivalent(l.equivalent_at(eq)))
+        .collect();
+    let only: std::collections::BTreeSet<NodeId> = members.iter().copied().collect();
+    let mut out = Map::new();
+    out.insert("participants".into(), Value::Array(participants));
+    out.insert("trustlines".into(), Value::Array(trustlines));
+    out.insert("equivalents".into(), Value::Array(equivalents));
+    out.insert(
+        "debts".into(),
+        Value::Array(analytics::debts_json(l, eqs, Some(&only))),
+    );
+    out
+}
+
+/// Most audit entries and transactions a graph view includes when asked (`include=`).
+const GRAPH_INCLUDE_LIMIT: i64 = 200;
+
+/// What the graph views add from the store: stuck payments (`incidents`, always) and, when
+/// `include` names them (comma-separated `audit_log`, `transactions`), the latest admin audit
+/// entries and transactions.
+struct GraphExtras {
+    incidents: Vec<Value>,
+    audit_log: Option<Vec<Value>>,
+    transactions: Option<Vec<Value>>,
+}
+
+impl GraphExtras {
+    async fn load(
+        state: &AppState,
+        include: Option<&str>,
+        code: Option<&EquivalentCode>,
+    ) -> ApiResult<GraphExtras> {
+        let wanted: Vec<&str> = include
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        for w in &wanted {
+            if !["incidents", "audit_log", "transactions"].contains(w) {
+                return Err(ApiError::validation(
+                    "include may name incidents, audit_log and transactions",
+                ));
+            }
+        }
+        let equivalent = code.map(EquivalentCode::as_str);
+        let now = state.engine().now();
+        let sla = state.config().incident_sla;
+        let incidents = stuck_payments(state, equivalent)
+            .await?
+            .iter()
+            .map(|tx| incident_json(tx, now, sla))
+            .collect();
+        let audit_log = if wanted.contains(&"audit_log") {
+            let filter = AdminAuditFilter {
+                limit: GRAPH_INCLUDE_LIMIT,
+                ..AdminAuditFilter::default()
+            };
+            let rows = state.engine().store().admin_audit_log(&filter).await?;
+            Some(rows.iter().map(views::admin_action).collect())
+        } else {
+            None
+        };
+        let transactions = if wanted.contains(&"transactions") {
+            let filter = TxFilter {
+                equivalent: equivalent.map(str::to_owned),
+                limit: GRAPH_INCLUDE_LIMIT,
+                ..TxFilter::default()
+            };
+            let rows = state.engine().store().transactions(&filter).await?;
+            Some(rows.iter().map(graph_transaction).collect())
+        } else {
+            None
+        };
+        Ok(GraphExtras {
+            incidents,
+            audit_log,
+            transactions,
+        })
+    }
+
+    /// Adds `incidents`, `audit_log`, `transactions` (empty when not asked for) and `included`.
+    fn add_to(self, out: &mut Map<String, Value>) {
+        let mut included = Vec::new();
+        if self.audit_log.is_some() {
+            included.push("audit_log");
+        }
+        if self.transactions.is_some() {
+            included.push("transactions");
+        }
+        out.insert("incidents".into(), Value::Array(self.incidents));
+        out.insert(
+            "audit_log".into(),
+            Value::Array(self.audit_log.unwrap_or_default()),
+        );
+        out.insert(
+            "transactions".into(),
+            Value::Array(self.transactions.unwrap_or_default()),
+        );
+        out.insert("included".into(), json!(included));
+    }
+}
+
+/// A transaction of the graph views, named as the reference's clients read it.
+fn graph_transaction(tx: &TxRecord) -> Value {
+    let mut v = views::transaction(tx);
+    if let Value::Object(m) = &mut v {
+        m.insert(
+            "initiator_pid".into(),
+            json!(tx.initiator.as_ref().map(Pid::as_str)),
+        );
+        if let Some((from, to)) = tx.payload.parties() {
+            m.insert("from".into(), json!(from.as_str()));
+            m.insert("to".into(), json!(to.as_str()));
+        }
+    }
+    v
+}
+
+/// Payments still PREPARED for longer than the incident SLA (`incident_sla` of the
+/// configuration), oldest first; of one equivalent when given.
+async fn stuck_payments(state: &AppState, equivalent: Option<&str>) -> ApiResult<Vec<TxRecord>> {
+    let cutoff = state
+        .engine()
+        .now()
+        .saturating_sub(i64::try_from(state.config().incident_sla.as_millis()).unwrap_or(i64::MAX));
+    let filter = TxFilter {
+        kind: Some(TxKind::Payment),
+        state: Some(TxState::Prepared),
+        equivalent: equivalent.map(str::to_owned),
+        until: Some(cutoff),
+        limit: i64::try_from(INCIDENT_SCAN).unwrap_or(i64::MAX),
+        ..TxFilter::default()
+    };
+    let mut rows = state.engine().store().transactions(&filter).await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// Most stuck payments read by `GET /admin/incidents` (a hub releases prepare locks at their
+/// expiry, so more than a few is already an incident of its own).
+const INCIDENT_SCAN: usize = 10_000;
+
+/// An incident as the reference lists it: `{tx_id, state, initiator_pid, equivalent,
+/// age_seconds, sla_seconds, created_at}`.
+fn incident_json(tx: &TxRecord, now: i64, sla: std::time::Duration) -> Value {
+    json!({
+        "tx_id": tx.tx_id,
+        "state": tx.state.as_str(),
+        "initiator_pid": tx.initiator.as_ref().map_or("", |p| p.as_str()),
+        "equivalent": tx.equivalent.as_ref().map_or("", EquivalentCode::as_str),
+        "age_seconds": now.saturating_sub(tx.updated_at).max(0) / 1000,
+        "sla_seconds": sla.as_secs(),
+        "created_at": util::fmt_time(tx.created_at),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct IncidentsQuery {
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// `GET /admin/incidents`: payments stuck in PREPARED beyond the SLA, oldest first, paged.
+async fn incidents(
+    State(state): State<AppState>,
+    _a: Admin,
+    ApiQuery(q): ApiQuery<IncidentsQuery>,
+) -> ApiResult<Json<Value>> {
+    let (limit, offset) = paging(q.page, q.per_page, None, 20);
+    let stuck = stuck_payments(&state, None).await?;
+    let now = state.engine().now();
+    let sla = state.config().incident_sla;
+    let items: Vec<Value> = stuck
+        .iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(20))
+        .map(|tx| incident_json(tx, now, sla))
+        .collect();
+    Ok(Json(page_json(items, limit, offset, stuck.len())))
 }

@@ -314,6 +314,9 @@ pub fn participant_stats(l: &Ledger) -> Value {
     }
     let total = l.participants().len();
     json!({
+        "total_participants": total,
+        "participants_by_status": by_status,
+        "participants_by_type": by_type,
         "total": total,
         "by_status": by_status,
         "by_type": by_type,
@@ -452,7 +455,7 @@ pub fn participant_metrics(
         "display_name": p.display_name,
         "type": p.kind,
         "status": p.status.as_str(),
-        "threshold": threshold.to_text(),
+        "threshold": share_number(threshold),
         "by_equivalent": by_eq,
     })
 }
@@ -596,6 +599,149 @@ pub fn graph_link(l: &Ledger, line: &TrustLine) -> Value {
         m.insert("target".into(), m.get("to").cloned().unwrap_or(Value::Null));
     }
     v
+}
+
+// ------------------------------------------------------------------------------------------------
+// Shapes the reference hub's admin UI reads (see `docs/api.md`, "Admin analytics").
+
+/// A share as a JSON number (`0.1`), for fields the reference's clients read as numbers. It is
+/// not money: the exact decimal text is parsed into the number; a share that cannot be one is
+/// written as its text.
+pub fn share_number(share: Share) -> Value {
+    let text = share.to_text();
+    text.parse::<serde_json::Number>()
+        .map_or(Value::String(text), Value::Number)
+}
+
+/// The debts of the given equivalents as `{equivalent, debtor, creditor, amount}`.
+pub fn debts_json(l: &Ledger, eqs: &[EqId], only: Option<&BTreeSet<NodeId>>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for &eq in eqs {
+        let e = l.equivalent_at(eq);
+        for pair in l.book(eq).graph.pairs() {
+            let (debtor, creditor, amount) = match pair.debt.cmp(&0) {
+                Ordering::Greater => (pair.lo, pair.hi, pair.debt),
+                Ordering::Less => (pair.hi, pair.lo, pair.debt.saturating_neg()),
+                Ordering::Equal => continue,
+            };
+            if only.is_some_and(|set| !set.contains(&debtor) || !set.contains(&creditor)) {
+                continue;
+            }
+            out.push(json!({
+                "equivalent": e.code.as_str(),
+                "debtor": l.pid(debtor).as_str(),
+                "creditor": l.pid(creditor).as_str(),
+                "amount": fmt_atoms(amount, e.precision),
+            }));
+        }
+    }
+    out
+}
+
+/// A row of the reference's net rankings: `{pid, display_name, net}`.
+fn net_row(l: &Ledger, node: NodeId, net: i128, precision: Precision) -> Value {
+    let p = l.participant_at(node);
+    json!({ "pid": p.pid.as_str(), "display_name": p.display_name, "net": fmt_atoms(net, precision) })
+}
+
+/// Net positions of one equivalent ranked as the reference's liquidity summary lists them:
+/// (top creditors, top debtors, top by absolute net), at most `top` each.
+pub fn net_rankings(l: &Ledger, eq: EqId, top: usize) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+    let pr = l.equivalent_at(eq).precision;
+    let mut nets: BTreeMap<NodeId, i128> = BTreeMap::new();
+    for pair in l.book(eq).graph.pairs() {
+        if pair.debt == 0 {
+            continue;
+        }
+        // positive debt: lo owes hi.
+        *nets.entry(pair.hi).or_insert(0) += pair.debt;
+        *nets.entry(pair.lo).or_insert(0) -= pair.debt;
+    }
+    let mut all: Vec<(NodeId, i128)> = nets.into_iter().filter(|&(_, n)| n != 0).collect();
+    all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let creditors = all
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .take(top)
+        .map(|&(node, n)| net_row(l, node, n, pr))
+        .collect();
+    let debtors = all
+        .iter()
+        .rev()
+        .filter(|(_, n)| *n < 0)
+        .take(top)
+        .map(|&(node, n)| net_row(l, node, n, pr))
+        .collect();
+    all.sort_by(|a, b| b.1.unsigned_abs().cmp(&a.1.unsigned_abs()).then(a.0.cmp(&b.0)));
+    let by_abs = all
+        .iter()
+        .take(top)
+        .map(|&(node, n)| net_row(l, node, n, pr))
+        .collect();
+    (creditors, debtors, by_abs)
+}
+
+/// The per-equivalent rows of the reference's participant metrics (`balance_rows`):
+/// `{equivalent, outgoing_limit, outgoing_used, incoming_limit, incoming_used, total_debt,
+/// total_credit, net}` over active lines (`outgoing`: lines the participant opened).
+pub fn balance_rows(l: &Ledger, me: NodeId, eqs: &[EqId]) -> Vec<Value> {
+    eqs.iter()
+        .map(|&eq| {
+            let e = l.equivalent_at(eq);
+            let pr = e.precision;
+            let pos = views::position(l, eq, me);
+            let (mut out, mut inc) = (LineSums::default(), LineSums::default());
+            for (i, line) in l.lines().iter().enumerate() {
+                if line.eq != eq || (line.from != me && line.to != me) {
+                    continue;
+                }
+                let load = LineLoad::of(l, i, line);
+                if line.from == me {
+                    out.add(line, &load);
+                } else {
+                    inc.add(line, &load);
+                }
+            }
+            json!({
+                "equivalent": e.code.as_str(),
+                "outgoing_limit": fmt_atoms(out.limit, pr),
+                "outgoing_used": fmt_atoms(out.used, pr),
+                "incoming_limit": fmt_atoms(inc.limit, pr),
+                "incoming_used": fmt_atoms(inc.used, pr),
+                "total_debt": fmt_atoms(pos.debt, pr),
+                "total_credit": fmt_atoms(pos.credit, pr),
+                "net": fmt_atoms(pos.credit - pos.debt, pr),
+            })
+        })
+        .collect()
+}
+
+/// Cycles keyed by equivalent as the reference lists them:
+/// `{CODE: {cycles: [[{equivalent, debtor, creditor, amount}, ...], ...]}}` (every equivalent
+/// of `eqs` present, with no cycles when none was found).
+pub fn cycles_by_equivalent(l: &Ledger, eqs: &[EqId], found: &[(EqId, Cycle)]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for &eq in eqs {
+        let code = l.equivalent_at(eq).code.as_str();
+        let cycles: Vec<Value> = found
+            .iter()
+            .filter(|(e, _)| *e == eq)
+            .map(|(_, c)| {
+                let edges: Vec<Value> = cycle_edges(l, eq, c)
+                    .into_iter()
+                    .map(|mut edge| {
+                        if let Value::Object(m) = &mut edge {
+                            m.insert("equivalent".into(), Value::String(code.to_owned()));
+                        }
+                        edge
+                    })
+                    .collect();
+                Value::Array(edges)
+            })
+            .collect();
+        out.insert(code.to_owned(), json!({ "cycles": cycles }));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -844,7 +990,7 @@ mod tests {
         let v = participant_metrics(&l, me, &eqs, Share::DEFAULT_THRESHOLD, &flows);
         let m = &v["by_equivalent"]["UAH"];
         assert_eq!(v["type"], "business");
-        assert_eq!(v["threshold"], "0.1");
+        assert_eq!(v["threshold"], json!(0.1));
         assert_eq!(m["net_balance"], "-95.00");
         assert_eq!(m["total_debt"], "95.00");
         assert_eq!(m["total_credit"], "0.00");

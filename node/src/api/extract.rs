@@ -113,6 +113,31 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// The caller of an endpoint open to participants and administrators alike (the integrity
+/// status and verification, as in the reference hub): an `X-Admin-Token` header, when present,
+/// must be the admin token; otherwise the bearer token identifies a participant.
+#[derive(Debug, Clone)]
+pub enum ParticipantOrAdmin {
+    /// A participant (bearer token).
+    Participant(Identity),
+    /// An administrator (`X-Admin-Token`).
+    Admin,
+}
+
+impl FromRequestParts<AppState> for ParticipantOrAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if parts.headers.contains_key("x-admin-token") {
+            Admin::from_request_parts(parts, state).await?;
+            return Ok(ParticipantOrAdmin::Admin);
+        }
+        Identity::from_request_parts(parts, state)
+            .await
+            .map(ParticipantOrAdmin::Participant)
+    }
+}
+
 /// The body as a JSON object.
 pub fn object(body: &Value) -> ApiResult<&Map<String, Value>> {
     body.as_object()

@@ -35,15 +35,32 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /health/db`: 200 when the store answers, 503 otherwise.
+/// `GET /health/db`: 200 `{status: "ok", db: {reachable: true, latency_ms, dialect}, timestamp}`
+/// when the store answers, 503 with `status: "error"` and `reachable: false` otherwise.
 pub async fn health_db(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.engine().store().ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
+    let store = state.engine().store();
+    let started = std::time::Instant::now();
+    let ping = store.ping().await;
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let timestamp = fmt_time(state.engine().now());
+    match ping {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({
+                "status": "ok",
+                "db": { "reachable": true, "latency_ms": latency_ms, "dialect": store.backend() },
+                "timestamp": timestamp,
+            })),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "database health check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "error" })),
+                Json(json!({
+                    "status": "error",
+                    "db": { "reachable": false, "latency_ms": null, "dialect": store.backend() },
+                    "timestamp": timestamp,
+                })),
             )
         }
     }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, ApiQuery, Identity};
+use super::extract::{ApiJson, ApiQuery, Identity, ParticipantOrAdmin};
 use super::util::{fmt_time, paging, parse_code};
 use super::views;
 use super::AppState;
@@ -58,7 +58,8 @@ async fn checkpoints(state: &AppState) -> HashMap<String, Checkpoint> {
 }
 
 /// `GET /integrity/status`: the invariants of every equivalent, checked on the current state.
-pub async fn status(State(state): State<AppState>, _id: Identity) -> Json<Value> {
+/// A participant's bearer token or the admin token.
+pub async fn status(State(state): State<AppState>, _id: ParticipantOrAdmin) -> Json<Value> {
     let cps = checkpoints(&state).await;
     let reports = state
         .engine()
@@ -126,9 +127,11 @@ pub struct VerifyRequest {
 }
 
 /// `POST /integrity/verify`: runs every invariant check in the writer and writes checkpoints.
+/// A participant's bearer token or the admin token (an administrator's verification is recorded
+/// in the admin audit log).
 pub async fn verify(
     State(state): State<AppState>,
-    _id: Identity,
+    caller: ParticipantOrAdmin,
     ApiJson(req): ApiJson<VerifyRequest>,
 ) -> ApiResult<Json<Value>> {
     let only = req
@@ -167,7 +170,19 @@ pub async fn verify(
             equivalent_status(report, &checksum, cps.get(code.as_str())),
         );
     }
-    Ok(Json(summary(per_eq, alerts, "checked_at", state.engine().now())))
+    let out = summary(per_eq, alerts, "checked_at", state.engine().now());
+    if matches!(caller, ParticipantOrAdmin::Admin) {
+        state
+            .log_admin(
+                "admin.integrity.verify",
+                "integrity",
+                only.as_ref().map_or("all", |c| c.as_str()),
+                None,
+                json!({ "status": out.get("status").cloned().unwrap_or(Value::Null) }),
+            )
+            .await;
+    }
+    Ok(Json(out))
 }
 
 /// Query of `GET /integrity/audit-log`.

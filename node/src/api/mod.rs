@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -69,6 +70,9 @@ pub struct ApiConfig {
     pub version: String,
     /// Environment name reported by `/health`.
     pub environment: Option<String>,
+    /// Age after which a payment still PREPARED is listed as an incident
+    /// (`GET /admin/incidents`; the reference's `PAYMENT_TX_STUCK_TIMEOUT_SECONDS`).
+    pub incident_sla: Duration,
 }
 
 impl Default for ApiConfig {
@@ -83,6 +87,7 @@ impl Default for ApiConfig {
             participant_rates: RateTable::SEED,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             environment: None,
+            incident_sla: Duration::from_secs(120),
         }
     }
 }
@@ -286,6 +291,8 @@ impl AppState {
     /// Records an admin action in the persisted admin audit log: the entry goes through the
     /// writer like any change and is committed with its next batch. The action it records has
     /// already happened, so a failed write does not fail the caller: it is logged at error level.
+    /// The action is named as the reference hub names it ([`audit::action_name`]); the request
+    /// being served supplies `request_id`, `ip_address` and `user_agent`.
     pub async fn log_admin(
         &self,
         action: &str,
@@ -294,24 +301,29 @@ impl AppState {
         reason: Option<&str>,
         after: Value,
     ) {
+        let origin = audit::RequestContext::current();
+        let action = audit::action_name(action).into_owned();
         let record = AdminAuditRecord {
             id: uuid::Uuid::new_v4(),
             at: self.engine().now(),
             actor_role: "admin".to_owned(),
             actor_id: None,
-            action: action.to_owned(),
+            action: action.clone(),
             object_type: object_type.to_owned(),
             object_id: object_id.to_owned(),
             reason: reason.map(str::to_owned),
             before_state: None,
             after_state: Some(after),
+            request_id: origin.as_ref().map(|o| o.request_id.clone()),
+            ip_address: origin.as_ref().and_then(|o| o.ip_address.clone()),
+            user_agent: origin.and_then(|o| o.user_agent),
         };
         let id = record.id;
         if let Err(e) = self.submit(Command::AdminAudit(record)).await {
             tracing::error!(
                 error = %e,
                 %id,
-                action,
+                %action,
                 object_type,
                 object_id,
                 "admin action done but not recorded in the admin audit log"
@@ -355,7 +367,9 @@ pub fn default_limits(l: &Ledger, flags: FeatureFlags) -> RouteLimits {
     l.route_limits(None, max_paths, &[])
 }
 
-/// The edge middleware: body-size precheck, per-IP rate limit, request log and metrics.
+/// The edge middleware: body-size precheck, per-IP rate limit, request log and metrics; the
+/// handler runs inside the request's [`audit::RequestContext`] and the answer carries its
+/// `X-Request-ID`.
 async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
@@ -380,10 +394,15 @@ async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Respon
     } else {
         None
     };
-    let resp = match early {
+    let origin = audit::RequestContext::from_request(req.headers(), ip);
+    let request_id = axum::http::HeaderValue::from_str(&origin.request_id).ok();
+    let mut resp = match early {
         Some(e) => e.into_response(),
-        None => next.run(req).await,
+        None => origin.scope(next.run(req)).await,
     };
+    if let Some(id) = request_id {
+        resp.headers_mut().insert("x-request-id", id);
+    }
     let status = resp.status();
     let code = resp.extensions().get::<error::ErrorCode>().map(|c| c.0);
     let elapsed = started.elapsed();

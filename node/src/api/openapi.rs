@@ -667,7 +667,7 @@ pub const ROUTES: &[RouteDoc] = &[
         opt("max_depth", Ty::Int, "6"),
     ]),
     route("get", "/admin/audit-log", A, "Admin actions, newest first").query(&[
-        opt("action", Ty::Str, "equivalent.create"),
+        opt("action", Ty::Str, "admin.equivalents.create"),
         opt("object_type", Ty::Str, "equivalent"),
         opt("object_id", Ty::Str, "UAH"),
         PAGING[0],
@@ -677,9 +677,12 @@ pub const ROUTES: &[RouteDoc] = &[
         "get",
         "/admin/graph/snapshot",
         A,
-        "Participants and trust lines as a graph",
+        "Participants, trust lines, debts and stuck payments as a graph",
     )
-    .query(&[opt("equivalent", Ty::Str, "UAH")]),
+    .query(&[
+        opt("equivalent", Ty::Str, "UAH"),
+        opt("include", Ty::Str, "audit_log,transactions"),
+    ]),
     route(
         "get",
         "/admin/graph/ego",
@@ -691,7 +694,15 @@ pub const ROUTES: &[RouteDoc] = &[
         opt("depth", Ty::Int, "1"),
         opt("equivalent", Ty::Str, "UAH"),
         opt("status", Ty::StrList, "active"),
+        opt("include", Ty::Str, "audit_log,transactions"),
     ]),
+    route(
+        "get",
+        "/admin/incidents",
+        A,
+        "Payments stuck in PREPARED beyond the SLA, oldest first",
+    )
+    .query(&[PAGING[0], PAGING[1]]),
     route(
         "post",
         "/admin/transactions/{tx_id}/abort",

@@ -161,8 +161,26 @@ pub struct SearchQuery {
     per_page: Option<i64>,
 }
 
+/// One page of a participant search.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    /// The participants of the page.
+    pub items: Vec<Value>,
+    /// How many participants match in all.
+    pub total: usize,
+    /// Page size.
+    pub limit: i64,
+    /// Matches skipped before the page.
+    pub offset: i64,
+}
+
 /// Participants matching a search (shared with the admin list).
 pub async fn search(state: &AppState, q: &SearchQuery, include_deleted: bool) -> ApiResult<Vec<Value>> {
+    Ok(search_page(state, q, include_deleted).await?.items)
+}
+
+/// Participants matching a search, one page of them, with the number of all matches.
+pub async fn search_page(state: &AppState, q: &SearchQuery, include_deleted: bool) -> ApiResult<SearchPage> {
     if let Some(k) = &q.kind {
         if !KINDS.contains(&k.as_str()) {
             return Err(ApiError::validation("type must be person, business or hub"));
@@ -174,10 +192,11 @@ pub async fn search(state: &AppState, q: &SearchQuery, include_deleted: bool) ->
     };
     let (limit, offset) = paging(q.page, q.per_page, q.limit, 20);
     let needle = q.q.as_deref().map(str::to_lowercase).filter(|s| !s.is_empty());
-    let items = state
+    let (items, total) = state
         .engine()
         .read(|l| {
-            l.participants()
+            let matching: Vec<_> = l
+                .participants()
                 .iter()
                 .filter(|p| include_deleted || p.status != ParticipantStatus::Deleted)
                 .filter(|p| status.is_none_or(|s| p.status == s))
@@ -188,13 +207,22 @@ pub async fn search(state: &AppState, q: &SearchQuery, include_deleted: bool) ->
                             || p.pid.as_str().to_lowercase().starts_with(n.as_str())
                     })
                 })
+                .collect();
+            let items = matching
+                .iter()
                 .skip(usize::try_from(offset).unwrap_or(usize::MAX))
                 .take(usize::try_from(limit).unwrap_or(20))
-                .map(views::participant)
-                .collect::<Vec<_>>()
+                .map(|p| views::participant(p))
+                .collect::<Vec<_>>();
+            (items, matching.len())
         })
         .await;
-    Ok(items)
+    Ok(SearchPage {
+        items,
+        total,
+        limit,
+        offset,
+    })
 }
 
 /// `GET /participants` and `GET /participants/search`.

@@ -163,6 +163,9 @@ pub fn admin_action(a: &AdminAuditRecord) -> Value {
         "reason": a.reason,
         "before_state": a.before_state,
         "after_state": a.after_state,
+        "request_id": a.request_id,
+        "ip_address": a.ip_address,
+        "user_agent": a.user_agent,
     })
 }
 

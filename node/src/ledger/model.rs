@@ -291,7 +291,8 @@ pub struct AdminAuditRecord {
     pub actor_role: String,
     /// Who acted, when known (the admin token names no one).
     pub actor_id: Option<String>,
-    /// What was done (`participant.freeze`, `equivalent.create`, `config.update`, ...).
+    /// What was done, in the reference hub's names (`admin.participants.freeze`,
+    /// `admin.equivalents.create`, `admin.config.patch`, ...).
     pub action: String,
     /// Kind of the object acted on (`participant`, `equivalent`, `config`, ...).
     pub object_type: String,
@@ -303,4 +304,10 @@ pub struct AdminAuditRecord {
     pub before_state: Option<Value>,
     /// State of the object after, when recorded.
     pub after_state: Option<Value>,
+    /// Id of the HTTP request that carried the action (`X-Request-ID`), when known.
+    pub request_id: Option<String>,
+    /// Address of the client that sent it, when known.
+    pub ip_address: Option<String>,
+    /// `User-Agent` of the client, when sent.
+    pub user_agent: Option<String>,
 }

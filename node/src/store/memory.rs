@@ -263,17 +263,22 @@ impl Store for MemoryStore {
     ) -> BoxFuture<'a, Result<Vec<AdminAuditRecord>, StoreError>> {
         Box::pin(async move {
             let t = self.tables()?;
-            let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
             Ok(t.admin_audit
                 .iter()
                 .rev()
-                .filter(|a| is(&f.action, &a.action))
-                .filter(|a| is(&f.object_type, &a.object_type))
-                .filter(|a| is(&f.object_id, &a.object_id))
+                .filter(|a| admin_audit_matches(f, a))
                 .skip(usize::try_from(f.offset).unwrap_or(0))
                 .take(usize::try_from(f.limit).unwrap_or(0))
                 .cloned()
                 .collect())
+        })
+    }
+
+    fn admin_audit_count<'a>(&'a self, f: &'a AdminAuditFilter) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let t = self.tables()?;
+            let n = t.admin_audit.iter().filter(|a| admin_audit_matches(f, a)).count();
+            Ok(u64::try_from(n).unwrap_or(u64::MAX))
         })
     }
 
@@ -325,4 +330,10 @@ impl Store for MemoryStore {
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+}
+
+/// Whether an admin audit entry passes the conditions of a filter (paging aside).
+fn admin_audit_matches(f: &AdminAuditFilter, a: &AdminAuditRecord) -> bool {
+    let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+    is(&f.action, &a.action) && is(&f.object_type, &a.object_type) && is(&f.object_id, &a.object_id)
 }

@@ -90,7 +90,7 @@ pub struct AuditFilter {
 /// Filter of admin audit-log listings (every given field must match exactly).
 #[derive(Debug, Clone, Default)]
 pub struct AdminAuditFilter {
-    /// Only this action (`participant.freeze`, ...).
+    /// Only this action (`admin.participants.freeze`, ...).
     pub action: Option<String>,
     /// Only this object type (`participant`, `equivalent`, ...).
     pub object_type: Option<String>,
@@ -201,6 +201,11 @@ pub trait Store: Send + Sync + 'static {
         &'a self,
         filter: &'a AdminAuditFilter,
     ) -> BoxFuture<'a, Result<Vec<AdminAuditRecord>, StoreError>>;
+    /// How many admin audit entries match `filter` (its `limit` and `offset` ignored).
+    fn admin_audit_count<'a>(
+        &'a self,
+        filter: &'a AdminAuditFilter,
+    ) -> BoxFuture<'a, Result<u64, StoreError>>;
     /// The latest checkpoint of each equivalent.
     fn latest_checkpoints(&self) -> BoxFuture<'_, Result<Vec<Checkpoint>, StoreError>>;
     /// How many stored transactions, audit records and checkpoints refer to an equivalent.

@@ -192,7 +192,7 @@ macro_rules! sql_store {
 
             fn admin_audit_columns() -> &'static str {
                 "id, actor_role, actor_id, action, object_type, object_id, reason, before_state, after_state, \
-                 created_at"
+                 created_at, request_id, ip_address, user_agent"
             }
 
             fn admin_audit_row(row: &<$db as sqlx::Database>::Row) -> Result<AdminAuditRecord, StoreError> {
@@ -209,6 +209,9 @@ macro_rules! sql_store {
                     reason: row.try_get("reason")?,
                     before_state: opt_json(T, row.try_get("before_state")?)?,
                     after_state: opt_json(T, row.try_get("after_state")?)?,
+                    request_id: row.try_get("request_id")?,
+                    ip_address: row.try_get("ip_address")?,
+                    user_agent: row.try_get("user_agent")?,
                 })
             }
 
@@ -591,7 +594,10 @@ macro_rules! sql_store {
                             .push_bind(a.reason.clone())
                             .push_bind(a.before_state.as_ref().map(to_json))
                             .push_bind(a.after_state.as_ref().map(to_json))
-                            .push_bind(a.at);
+                            .push_bind(a.at)
+                            .push_bind(a.request_id.clone())
+                            .push_bind(a.ip_address.clone())
+                            .push_bind(a.user_agent.clone());
                     });
                     self.faults.tick()?;
                     qb.build().execute(&mut *tx).await?;
@@ -671,11 +677,8 @@ macro_rules! sql_store {
                 rows.iter().map(Self::audit_row).collect()
             }
 
-            async fn list_admin_audit(&self, f: &AdminAuditFilter) -> Result<Vec<AdminAuditRecord>, StoreError> {
-                let mut qb: QueryBuilder<$db> = QueryBuilder::new(format!(
-                    "SELECT {} FROM admin_audit_log WHERE 1 = 1",
-                    Self::admin_audit_columns()
-                ));
+            /// Adds the `WHERE` conditions of an admin audit filter.
+            fn admin_audit_where(qb: &mut QueryBuilder<'_, $db>, f: &AdminAuditFilter) {
                 if let Some(a) = &f.action {
                     qb.push(" AND action = ").push_bind(a.clone());
                 }
@@ -685,6 +688,23 @@ macro_rules! sql_store {
                 if let Some(o) = &f.object_id {
                     qb.push(" AND object_id = ").push_bind(o.clone());
                 }
+            }
+
+            async fn count_admin_audit(&self, f: &AdminAuditFilter) -> Result<u64, StoreError> {
+                let mut qb: QueryBuilder<$db> =
+                    QueryBuilder::new("SELECT COUNT(*) AS n FROM admin_audit_log WHERE 1 = 1");
+                Self::admin_audit_where(&mut qb, f);
+                let row = qb.build().fetch_one(&self.pool).await?;
+                let n: i64 = row.try_get("n")?;
+                u64::try_from(n).map_err(|e| corrupt("admin_audit_log", e))
+            }
+
+            async fn list_admin_audit(&self, f: &AdminAuditFilter) -> Result<Vec<AdminAuditRecord>, StoreError> {
+                let mut qb: QueryBuilder<$db> = QueryBuilder::new(format!(
+                    "SELECT {} FROM admin_audit_log WHERE 1 = 1",
+                    Self::admin_audit_columns()
+                ));
+                Self::admin_audit_where(&mut qb, f);
                 qb.push(" ORDER BY seq DESC LIMIT ")
                     .push_bind(f.limit)
                     .push(" OFFSET ")
@@ -753,6 +773,13 @@ macro_rules! sql_store {
                 filter: &'a AdminAuditFilter,
             ) -> BoxFuture<'a, Result<Vec<AdminAuditRecord>, StoreError>> {
                 Box::pin(self.list_admin_audit(filter))
+            }
+
+            fn admin_audit_count<'a>(
+                &'a self,
+                filter: &'a AdminAuditFilter,
+            ) -> BoxFuture<'a, Result<u64, StoreError>> {
+                Box::pin(self.count_admin_audit(filter))
             }
 
             fn latest_checkpoints(&self) -> BoxFuture<'_, Result<Vec<Checkpoint>, StoreError>> {
