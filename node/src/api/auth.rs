@@ -19,9 +19,10 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiJson;
+use super::ratelimit::RateClass;
+use super::state::AppState;
 use super::util::{fmt_time, parse_pid, random_token};
 use super::views;
-use super::{AppState, RateClass};
 use crate::ledger::model::ParticipantStatus;
 use axum::http::StatusCode;
 

@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::{AppState, RateClass};
+use super::ratelimit::RateClass;
+use super::state::AppState;
 
 /// A JSON body. Unreadable or oversized bodies, malformed JSON and JSON of the wrong shape are
 /// refused with `PAYLOAD_TOO_LARGE` (413), `INVALID_JSON` (400) or `VALIDATION_ERROR` (400).

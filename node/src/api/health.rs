@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::state::AppState;
 use super::util::fmt_time;
-use super::AppState;
 
 /// `GET /health`: 200 `ok` while the engine runs, 503 `degraded` otherwise.
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {

@@ -9,9 +9,9 @@ use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiQuery, Identity, ParticipantOrAdmin};
+use super::state::AppState;
 use super::util::{fmt_time, paging, parse_code};
 use super::views;
-use super::AppState;
 use crate::engine::{Command, Reply};
 use crate::ledger::integrity::InvariantReport;
 use crate::ledger::model::EqId;

@@ -21,7 +21,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use tokio::sync::broadcast;
 
-use super::AppState;
+use super::state::AppState;
 use crate::engine::Event;
 use crate::ledger::model::{EqId, ParticipantStatus, TxKind, TxState};
 use crate::ledger::Ledger;

@@ -9,9 +9,9 @@ use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{object, opt_str, req_str, signature, verify, ApiJson, ApiQuery, Identity};
+use super::state::AppState;
 use super::util::{fmt_time, paging, parse_pid};
 use super::views;
-use super::AppState;
 use crate::engine::{Command, Reply};
 use crate::ledger::model::ParticipantStatus;
 use crate::ledger::participants::NewParticipant;

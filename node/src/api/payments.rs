@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{object, opt_str, req_str, signature, verify, ApiJson, ApiQuery, Identity};
+use super::state::{default_limits, AppState};
 use super::util::{check_amount_shape, fmt_atoms, fmt_time, paging, parse_code, parse_pid, parse_time};
 use super::views;
-use super::{default_limits, AppState};
 use crate::engine::{Command, Reply};
 use crate::ledger::integrity::hex;
 use crate::ledger::model::{EqId, TxKind, TxState};

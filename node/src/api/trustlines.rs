@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{object, req_str, signature, verify, ApiJson, ApiQuery, Identity};
+use super::state::AppState;
 use super::util::{check_amount_shape, paging, parse_code, parse_pid};
 use super::views;
-use super::AppState;
 use crate::engine::{Command, Reply};
 use crate::ledger::graph::LineStatus;
 use crate::ledger::lines::{NewTrustLine, TrustLineUpdate};

@@ -19,8 +19,9 @@ use tokio::sync::{broadcast, watch};
 
 use super::error::ApiError;
 use super::extract::{bearer, ApiQuery};
+use super::ratelimit::RateClass;
+use super::state::AppState;
 use super::views;
-use super::{AppState, RateClass};
 use crate::engine::Event;
 use crate::ledger::model::{TxKind, TxState};
 

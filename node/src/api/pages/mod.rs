@@ -29,8 +29,8 @@ use axum::Extension;
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
+use super::state::AppState;
 use super::util::random_token;
-use super::AppState;
 use crate::store::StoreError;
 use html::{html_response, login_page, parse_form};
 use maud::Markup;
