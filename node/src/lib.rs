@@ -4,4 +4,5 @@
 pub mod api;
 pub mod engine;
 pub mod ledger;
+pub mod service;
 pub mod store;

@@ -12,25 +12,53 @@ use std::sync::Arc;
 
 use api_support::{join, Hub, Resp, ADMIN};
 use geo_node::engine::{Command, Engine, EngineConfig, Reply};
-use geo_node::ledger::model::AdminAuditRecord;
+use geo_node::ledger::model::{Actor, AdminAuditRecord, AdminEntry};
 use geo_node::store::{AdminAuditFilter, PostgresStore, SqliteStore, Store};
 use serde_json::{json, Value};
 
-fn record(i: i64, action: &str, object_type: &str, object_id: &str) -> AdminAuditRecord {
-    AdminAuditRecord {
-        id: uuid::Uuid::new_v4(),
-        at: 1_700_000_000_000 + i,
-        actor_role: "admin".into(),
-        actor_id: (i % 2 == 0).then(|| format!("operator-{i}")),
+/// The entry an admin action hands to the ledger, numbered `i` (in `after_state.n`).
+fn entry(i: i64, action: &str, object_type: &str, object_id: &str) -> AdminEntry {
+    AdminEntry {
+        actor: Actor {
+            role: "admin".into(),
+            id: (i % 2 == 0).then(|| format!("operator-{i}")),
+            request_id: (i % 2 == 0).then(|| format!("req-{i}")),
+            ip_address: (i % 3 == 0).then(|| "192.0.2.7".to_owned()),
+            user_agent: (i % 5 != 0).then(|| format!("agent «{i}»")),
+        },
         action: action.into(),
         object_type: object_type.into(),
         object_id: object_id.into(),
         reason: (i % 3 != 0).then(|| format!("reason «{i}» with 'quotes'")),
-        before_state: (i % 2 == 1).then(|| json!({ "status": "active", "n": i })),
-        after_state: (i % 4 != 3).then(|| json!({ "status": "suspended", "list": [1, "two", null] })),
-        request_id: (i % 2 == 0).then(|| format!("req-{i}")),
-        ip_address: (i % 3 == 0).then(|| "192.0.2.7".to_owned()),
-        user_agent: (i % 5 != 0).then(|| format!("agent «{i}»")),
+        after_state: Some(json!({ "n": i, "status": "suspended", "list": [1, "two", null] })),
+    }
+}
+
+/// The record the ledger makes of an entry, but for its id and time (which the ledger stamps).
+fn expected(e: &AdminEntry) -> AdminAuditRecord {
+    AdminAuditRecord {
+        id: uuid::Uuid::nil(),
+        at: 0,
+        actor_role: e.actor.role.clone(),
+        actor_id: e.actor.id.clone(),
+        action: e.action.clone(),
+        object_type: e.object_type.clone(),
+        object_id: e.object_id.clone(),
+        reason: e.reason.clone(),
+        before_state: None,
+        after_state: e.after_state.clone(),
+        request_id: e.actor.request_id.clone(),
+        ip_address: e.actor.ip_address.clone(),
+        user_agent: e.actor.user_agent.clone(),
+    }
+}
+
+/// A listed record without the id and time the ledger stamped.
+fn unstamped(r: &AdminAuditRecord) -> AdminAuditRecord {
+    AdminAuditRecord {
+        id: uuid::Uuid::nil(),
+        at: 0,
+        ..r.clone()
     }
 }
 
@@ -63,34 +91,46 @@ async fn admin_audit_records_persist_on_every_store() {
         let engine = common::start(backend.open().await).await;
         common::setup_ring(&engine, 4, "10").await;
         let dump = engine.read(|l| l.dump()).await;
-        let records = vec![
-            record(1, "participant.freeze", "participant", "alice"),
-            record(2, "participant.unfreeze", "participant", "alice"),
-            record(3, "equivalent.create", "equivalent", "GOLD"),
-            record(4, "participant.freeze", "participant", "bob"),
-            record(5, "config.update", "config", "api"),
+        let entries = vec![
+            entry(1, "participant.freeze", "participant", "alice"),
+            entry(2, "participant.unfreeze", "participant", "alice"),
+            entry(3, "equivalent.create", "equivalent", "GOLD"),
+            entry(4, "participant.freeze", "participant", "bob"),
+            entry(5, "config.update", "config", "api"),
         ];
-        for r in &records {
+        let mut ids = Vec::new();
+        for e in &entries {
             let reply = engine
-                .submit(Command::AdminAudit(r.clone()))
+                .submit(Command::AdminAudit(e.clone()))
                 .await
                 .expect("record");
-            assert!(matches!(reply, Reply::AdminAudited(id) if id == r.id), "{name}");
+            let Reply::AdminAudited(id) = reply else {
+                panic!("{name}: {reply:?}")
+            };
+            ids.push(id);
         }
         // No ledger state changed, and the ledger has nothing left to write.
         assert_eq!(engine.read(|l| l.dump()).await, dump, "{name}");
         assert!(!engine.read(|l| l.has_changes()).await, "{name}");
-        // Ids are unique: the same record again is refused by the store, nothing is written.
-        let again = engine.submit(Command::AdminAudit(records[0].clone())).await;
-        assert!(again.is_err(), "{name}: {again:?}");
+        let mut distinct = ids.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), ids.len(), "{name}: ids repeat");
 
         let store = engine.store().clone();
-        let newest_first: Vec<AdminAuditRecord> = records.iter().rev().cloned().collect();
+        let newest_first: Vec<AdminAuditRecord> = entries.iter().rev().map(expected).collect();
+        let listed = list(&store, &filter(None, None, None)).await;
         assert_eq!(
-            list(&store, &filter(None, None, None)).await,
+            listed.iter().map(unstamped).collect::<Vec<_>>(),
             newest_first,
             "{name}"
         );
+        assert_eq!(
+            listed.iter().rev().map(|r| r.id).collect::<Vec<_>>(),
+            ids,
+            "{name}: the ids the engine answered"
+        );
+        let listed_before = listed;
         crash(engine).await;
 
         let engine = common::start(backend.open().await).await;
@@ -98,10 +138,14 @@ async fn admin_audit_records_persist_on_every_store() {
         assert_eq!(engine.read(|l| l.dump()).await, dump, "{name}: ledger changed");
         assert_eq!(
             list(&store, &filter(None, None, None)).await,
-            newest_first,
+            listed_before,
             "{name}: after a restart"
         );
-        let ids = |v: Vec<AdminAuditRecord>| v.iter().map(|r| r.at - 1_700_000_000_000).collect::<Vec<_>>();
+        let ids = |v: Vec<AdminAuditRecord>| {
+            v.iter()
+                .map(|r| r.after_state.as_ref().and_then(|s| s["n"].as_i64()).unwrap_or(-1))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
             ids(list(&store, &filter(Some("participant.freeze"), None, None)).await),
             vec![4, 1],
@@ -159,14 +203,17 @@ async fn admin_audit_records_persist_on_every_store() {
             "{name}"
         );
         // Appending goes on after the restart, newest first.
-        let later = record(6, "admin.login", "session", "admin-pages");
+        let later = entry(6, "admin.login", "session", "admin-pages");
         engine
             .submit(Command::AdminAudit(later.clone()))
             .await
             .expect("record");
         assert_eq!(
-            list(&store, &filter(None, None, None)).await.first(),
-            Some(&later),
+            list(&store, &filter(None, None, None))
+                .await
+                .first()
+                .map(unstamped),
+            Some(expected(&later)),
             "{name}"
         );
         crash(engine).await;
@@ -356,8 +403,10 @@ async fn admin_actions_are_listed_after_a_restart() {
         );
         assert_eq!(first["actor_role"], "admin", "{name}");
         assert_eq!(first["actor_id"], Value::Null, "{name}");
-        assert_eq!(first["before_state"], Value::Null, "{name}");
-        assert_eq!(first["after_state"]["code"], "GOLD", "{name}");
+        // Recorded by the ledger in the same command as the action: the newest entry is the
+        // deletion, with the equivalent as it was before and nothing after.
+        assert_eq!(first["before_state"]["code"], "GOLD", "{name}");
+        assert_eq!(first["after_state"], Value::Null, "{name}");
         assert!(
             uuid::Uuid::parse_str(first["id"].as_str().unwrap_or_default()).is_ok(),
             "{first}"
@@ -373,11 +422,8 @@ async fn admin_actions_are_listed_after_a_restart() {
             json!({ "updated": ["access_ttl_seconds"], "values": { "access_ttl_seconds": 600 } }),
             "{name}"
         );
-        assert_eq!(
-            before["items"][1]["after_state"],
-            json!({ "status": "deleted" }),
-            "{name}"
-        );
+        assert_eq!(before["items"][1]["after_state"]["status"], "deleted", "{name}");
+        assert_eq!(before["items"][1]["before_state"]["status"], "active", "{name}");
 
         stop(hub).await;
         let hub = start(&backend).await;
@@ -493,7 +539,7 @@ impl Raw {
 /// already happened still answers success and stays done; the hub goes on, and entries are
 /// recorded again once the table is back.
 #[tokio::test]
-async fn a_failed_audit_write_does_not_fail_the_action() {
+async fn an_action_whose_audit_write_fails_is_not_applied_and_can_be_retried() {
     let mut backends = vec![common::Backend::sqlite()];
     if let Some(pg) = common::Backend::postgres().await {
         backends.push(pg);
@@ -524,12 +570,19 @@ async fn a_failed_audit_write_does_not_fail_the_action() {
             Some(&json!({ "reason": "while the log is away" })),
         )
         .await;
-        assert_eq!(r.status, 200, "{name}: {}", r.text);
-        assert_eq!(r.body["status"], "suspended", "{name}");
+        // The action and its entry are one batch: the failed write applies neither, and the
+        // answer says so with a retryable error.
+        assert_eq!(r.status, 503, "{name}: {}", r.text);
+        assert_eq!(r.body["error"]["code"], "STORAGE_UNAVAILABLE", "{name}");
         raw.execute("ALTER TABLE admin_audit_log_away RENAME TO admin_audit_log")
             .await;
-        // The freeze stands (the writer rebuilt its ledger from the store after the failed
-        // batch), and the next action is recorded.
+        admin_ok(
+            &hub,
+            "POST",
+            &format!("/api/v1/admin/participants/{a}/freeze"),
+            Some(&json!({ "reason": "retried" })),
+        )
+        .await;
         let listed = admin_ok(&hub, "GET", "/api/v1/admin/participants?per_page=200", None).await;
         let status = listed["items"]
             .as_array()
@@ -548,10 +601,51 @@ async fn a_failed_audit_write_does_not_fail_the_action() {
         let log = admin_ok(&hub, "GET", "/api/v1/admin/audit-log", None).await;
         assert_eq!(
             summary(&log),
-            vec![item("admin.participants.unfreeze", "participant", a, None)],
+            vec![
+                item("admin.participants.unfreeze", "participant", a, None),
+                item("admin.participants.freeze", "participant", a, Some("retried")),
+            ],
             "{name}"
         );
         stop(hub).await;
+        backend.cleanup().await;
+    }
+}
+
+/// An admin action on the ledger and its audit entry are one command: the entry carries the
+/// object's state before and after and commits in the same batch as the action; a refused
+/// action leaves no entry.
+#[tokio::test]
+async fn an_audited_action_commits_with_its_entry_or_not_at_all() {
+    use geo_node::ledger::model::ParticipantStatus;
+    use geo_node::service::{AdminAction, HubService};
+    for backend in common::Backend::all().await {
+        let name = backend.name();
+        let engine = common::start(backend.open().await).await;
+        common::setup_ring(&engine, 3, "10").await;
+        let service = HubService::new(engine.clone());
+        let admin = AdminAction::new(Actor::admin(), "admin.participants.freeze", Some("test".into()));
+        let p = service
+            .set_participant_status(admin.clone(), common::pid(1), ParticipantStatus::Suspended)
+            .await
+            .expect("freeze");
+        assert_eq!(p.status, ParticipantStatus::Suspended, "{name}");
+        let store = engine.store().clone();
+        let log = list(&store, &filter(None, None, None)).await;
+        assert_eq!(log.len(), 1, "{name}: {log:?}");
+        let r = &log[0];
+        assert_eq!(r.action, "admin.participants.freeze", "{name}");
+        assert_eq!(r.object_id, common::pid(1).to_string(), "{name}");
+        assert_eq!(r.before_state.as_ref().unwrap()["status"], "active", "{name}");
+        assert_eq!(r.after_state.as_ref().unwrap()["status"], "suspended", "{name}");
+        // Refused (unknown participant): no entry.
+        let unknown = geo_protocol::Keypair::from_seed(&[200; 32]).pid();
+        let refused = service
+            .set_participant_status(admin, unknown, ParticipantStatus::Suspended)
+            .await;
+        assert!(refused.is_err(), "{name}");
+        assert_eq!(list(&store, &filter(None, None, None)).await.len(), 1, "{name}");
+        crash(engine).await;
         backend.cleanup().await;
     }
 }

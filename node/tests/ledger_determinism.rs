@@ -9,7 +9,7 @@ use std::sync::Arc;
 use geo_node::engine::{Command, LogBatch};
 use geo_node::ledger::graph::LineStatus;
 use geo_node::ledger::lines::{NewTrustLine, TrustLineUpdate};
-use geo_node::ledger::model::{AdminAuditRecord, ParticipantStatus, TxKind, TxState};
+use geo_node::ledger::model::{Actor, AdminEntry, ParticipantStatus, TxKind, TxState};
 use geo_node::ledger::participants::{NewEquivalent, NewParticipant};
 use geo_node::ledger::payments::PaymentRequest;
 use geo_node::ledger::{IdSeed, Ledger, LedgerConfig};
@@ -66,7 +66,7 @@ enum Op {
     ClearShort,
     ClearOptimal,
     Freeze(u8, bool),
-    Audit,
+    Audit(bool),
 }
 
 #[derive(Debug, Clone)]
@@ -94,7 +94,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::ClearShort),
         1 => Just(Op::ClearOptimal),
         1 => (0..n, prop::bool::weighted(0.3)).prop_map(|(p, f)| Op::Freeze(p, f)),
-        1 => Just(Op::Audit),
+        1 => any::<bool>().prop_map(Op::Audit),
     ]
 }
 
@@ -254,21 +254,36 @@ impl Planner {
                     ParticipantStatus::Active
                 },
             },
-            Op::Audit => Command::AdminAudit(AdminAuditRecord {
-                id: uuid::Uuid::from_u128(self.next()),
-                at,
-                actor_role: "admin".into(),
-                actor_id: None,
-                action: "participant.freeze".into(),
-                object_type: "participant".into(),
-                object_id: pid(0).to_string(),
-                reason: Some("test".into()),
-                before_state: None,
-                after_state: None,
-                request_id: Some(format!("req-{}", self.seq)),
-                ip_address: Some("127.0.0.1".into()),
-                user_agent: None,
-            }),
+            Op::Audit(on_ledger) => {
+                let entry = AdminEntry {
+                    actor: Actor {
+                        request_id: Some(format!("req-{}", self.seq)),
+                        ip_address: Some("127.0.0.1".into()),
+                        ..Actor::admin()
+                    },
+                    action: "admin.participants.freeze".into(),
+                    object_type: "participant".into(),
+                    object_id: pid(0).to_string(),
+                    reason: Some("test".into()),
+                    after_state: None,
+                };
+                if on_ledger {
+                    // An admin action with its audit entry in one command.
+                    Command::Audited {
+                        command: Box::new(Command::SetParticipantStatus {
+                            pid: pid(self.next() as u8 % PEOPLE),
+                            status: if self.seq % 2 == 0 {
+                                ParticipantStatus::Suspended
+                            } else {
+                                ParticipantStatus::Active
+                            },
+                        }),
+                        entry,
+                    }
+                } else {
+                    Command::AdminAudit(entry)
+                }
+            }
         })
     }
 }

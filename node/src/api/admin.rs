@@ -16,7 +16,6 @@ use super::ratelimit::{RateClass, RateTable};
 use super::state::AppState;
 use super::util::{self, paging, parse_code, parse_pid};
 use super::views;
-use crate::engine::{Command, Reply};
 use crate::ledger::graph::{LineStatus, NodeId};
 use crate::ledger::model::{ParticipantStatus, TxKind, TxRecord, TxState};
 use crate::ledger::participants::{EquivalentPatch, NewEquivalent};
@@ -363,27 +362,14 @@ async fn participant_action(
         "ban" => ParticipantStatus::Deleted,
         _ => return Err(ApiError::not_found("NOT_FOUND", "no such endpoint")),
     };
-    let reply = state
-        .submit(Command::SetParticipantStatus {
-            pid: pid.clone(),
-            status,
-        })
+    let admin = state.admin_action(&format!("admin.participants.{action}"), body.reason.as_deref());
+    let p = state
+        .service()
+        .set_participant_status(admin, pid.clone(), status)
         .await?;
-    let Reply::Participant(p) = reply else {
-        return Err(ApiError::internal("unexpected reply"));
-    };
     if status == ParticipantStatus::Deleted {
         state.auth().revoke_participant(&pid);
     }
-    state
-        .log_admin(
-            &format!("admin.participants.{action}"),
-            "participant",
-            pid.as_str(),
-            body.reason.as_deref(),
-            json!({ "status": p.status.as_str() }),
-        )
-        .await;
     Ok(Json(json!({ "pid": pid.as_str(), "status": p.status.as_str() })))
 }
 
@@ -443,44 +429,17 @@ async fn create_equivalent(
             .ok_or_else(|| ApiError::validation("precision must be an integer"))?,
     };
     let precision = Precision::from_i64(precision).map_err(|e| ApiError::validation(e.to_string()))?;
-    let reply = state
-        .submit(Command::CreateEquivalent(NewEquivalent {
-            code: code.clone(),
-            precision,
-            symbol: opt_text(obj.get("symbol"), "symbol")?.flatten(),
-            description: opt_text(obj.get("description"), "description")?.flatten(),
-            metadata: opt_metadata(obj.get("metadata"))?.unwrap_or_else(|| json!({})),
-        }))
-        .await?;
-    let mut eq = match reply {
-        Reply::Equivalent(e) => e,
-        _ => return Err(ApiError::internal("unexpected reply")),
+    let new = NewEquivalent {
+        code: code.clone(),
+        precision,
+        symbol: opt_text(obj.get("symbol"), "symbol")?.flatten(),
+        description: opt_text(obj.get("description"), "description")?.flatten(),
+        metadata: opt_metadata(obj.get("metadata"))?.unwrap_or_else(|| json!({})),
     };
-    if obj.get("is_active") == Some(&Value::Bool(false)) {
-        let patch = EquivalentPatch {
-            is_active: Some(false),
-            ..EquivalentPatch::default()
-        };
-        if let Reply::Equivalent(e) = state
-            .submit(Command::UpdateEquivalent {
-                code: code.clone(),
-                patch,
-            })
-            .await?
-        {
-            eq = e;
-        }
-    }
+    let active = obj.get("is_active") != Some(&Value::Bool(false));
     let reason = obj.get("reason").and_then(Value::as_str);
-    state
-        .log_admin(
-            "admin.equivalents.create",
-            "equivalent",
-            code.as_str(),
-            reason,
-            views::equivalent(&eq),
-        )
-        .await;
+    let admin = state.admin_action("admin.equivalents.create", reason);
+    let eq = state.service().create_equivalent(admin, new, active).await?;
     Ok(Json(views::equivalent(&eq)))
 }
 
@@ -515,25 +474,12 @@ async fn update_equivalent(
         metadata: opt_metadata(obj.get("metadata"))?,
         is_active,
     };
-    let Reply::Equivalent(eq) = state
-        .submit(Command::UpdateEquivalent {
-            code: code.clone(),
-            patch,
-        })
-        .await?
-    else {
-        return Err(ApiError::internal("unexpected reply"));
-    };
     let reason = obj.get("reason").and_then(Value::as_str);
-    state
-        .log_admin(
-            "admin.equivalents.patch",
-            "equivalent",
-            code.as_str(),
-            reason,
-            views::equivalent(&eq),
-        )
-        .await;
+    let admin = state.admin_action("admin.equivalents.patch", reason);
+    let eq = state
+        .service()
+        .update_equivalent(admin, code.clone(), patch)
+        .await?;
     Ok(Json(views::equivalent(&eq)))
 }
 
@@ -693,24 +639,11 @@ async fn abort_tx(
         .reason
         .clone()
         .unwrap_or_else(|| "aborted by an administrator".to_owned());
-    let reply = state
-        .submit(Command::Abort {
-            tx_id: tx_id.clone(),
-            reason: reason.clone(),
-        })
+    let admin = state.admin_action("admin.transactions.abort", Some(&reason));
+    let tx = state
+        .service()
+        .abort_as_admin(admin, tx_id.clone(), reason.clone())
         .await?;
-    let Reply::Transaction(tx) = reply else {
-        return Err(ApiError::internal("unexpected reply"));
-    };
-    state
-        .log_admin(
-            "admin.transactions.abort",
-            "transaction",
-            &tx_id,
-            Some(&reason),
-            json!({ "state": tx.state.as_str() }),
-        )
-        .await;
     Ok(Json(
         json!({ "tx_id": tx.tx_id, "status": tx.state.as_str().to_ascii_lowercase() }),
     ))
@@ -920,27 +853,20 @@ async fn delete_equivalent(
     if lines > 0 || debts > 0 || refs.transactions > 0 || refs.audit_records > 0 {
         return Err(in_use(&code, lines, debts, &refs));
     }
-    let deleted = match state
-        .submit(Command::DeleteEquivalent { code: code.clone() })
+    let admin = state.admin_action("admin.equivalents.delete", Some(&body.reason));
+    match state
+        .service()
+        .delete_equivalent(admin, code.clone())
         .await
+        .map_err(ApiError::from)
     {
-        Ok(Reply::Equivalent(e)) => e,
-        Ok(other) => return Err(ApiError::internal(format!("unexpected reply {other:?}"))),
+        Ok(_) => {}
         Err(e) if e.code == "EQUIVALENT_IN_USE" => {
             let (lines, debts, refs) = usage(state.clone(), code.clone()).await?;
             return Err(in_use(&code, lines, debts, &refs));
         }
         Err(e) => return Err(e),
-    };
-    state
-        .log_admin(
-            "admin.equivalents.delete",
-            "equivalent",
-            code.as_str(),
-            Some(&body.reason),
-            views::equivalent(&deleted),
-        )
-        .await;
+    }
     Ok(Json(json!({ "deleted": code.as_str() })))
 }
 

@@ -176,6 +176,17 @@ impl From<LedgerError> for ApiError {
     }
 }
 
+impl From<crate::service::ServiceError> for ApiError {
+    fn from(e: crate::service::ServiceError) -> ApiError {
+        match e {
+            crate::service::ServiceError::Engine(e) => e.into(),
+            crate::service::ServiceError::UnexpectedReply(what) => {
+                ApiError::internal(format!("unexpected reply to {what}"))
+            }
+        }
+    }
+}
+
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         match e {

@@ -7,12 +7,11 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::extract::{ApiJson, ApiQuery, Identity, ParticipantOrAdmin};
 use super::state::AppState;
 use super::util::{fmt_time, paging, parse_code};
 use super::views;
-use crate::engine::{Command, Reply};
 use crate::ledger::integrity::InvariantReport;
 use crate::ledger::model::EqId;
 use crate::ledger::snapshot::Checkpoint;
@@ -142,9 +141,12 @@ pub async fn verify(
     if let Some(code) = &only {
         state.engine().read(|l| l.eq_id(code).map(|_| ())).await?;
     }
-    let reports = match state.submit(Command::Verify).await? {
-        Reply::Verified(r) => r,
-        other => return Err(ApiError::internal(format!("unexpected reply {other:?}"))),
+    let reports = match caller {
+        ParticipantOrAdmin::Admin => {
+            let admin = state.admin_action("admin.integrity.verify", None);
+            state.service().verify_as_admin(admin).await?
+        }
+        _ => state.service().verify().await?,
     };
     let checksums = state
         .engine()
@@ -171,17 +173,6 @@ pub async fn verify(
         );
     }
     let out = summary(per_eq, alerts, "checked_at", state.engine().now());
-    if matches!(caller, ParticipantOrAdmin::Admin) {
-        state
-            .log_admin(
-                "admin.integrity.verify",
-                "integrity",
-                only.as_ref().map_or("all", |c| c.as_str()),
-                None,
-                json!({ "status": out.get("status").cloned().unwrap_or(Value::Null) }),
-            )
-            .await;
-    }
     Ok(Json(out))
 }
 

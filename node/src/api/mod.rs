@@ -34,7 +34,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::engine::{Command, Engine};
+use crate::engine::Engine;
 
 pub mod state;
 
@@ -46,6 +46,7 @@ pub use state::{default_limits, ApiConfig, AppState, FeatureFlags};
 /// Creates the given equivalents `(code, precision, description)` when the hub has none yet
 /// (first start). Returns the codes created.
 pub async fn ensure_equivalents(engine: &Engine, defaults: &[(&str, u8, &str)]) -> ApiResult<Vec<String>> {
+    let service = crate::service::HubService::new(engine.clone());
     if !engine.read(|l| l.equivalents().is_empty()).await {
         return Ok(Vec::new());
     }
@@ -54,16 +55,14 @@ pub async fn ensure_equivalents(engine: &Engine, defaults: &[(&str, u8, &str)]) 
         let code = util::parse_code(code, "code")?;
         let precision =
             geo_protocol::Precision::new(*precision).map_err(|e| ApiError::validation(e.to_string()))?;
-        engine
-            .submit(Command::CreateEquivalent(
-                crate::ledger::participants::NewEquivalent {
-                    code: code.clone(),
-                    precision,
-                    symbol: None,
-                    description: Some((*description).to_owned()),
-                    metadata: serde_json::json!({}),
-                },
-            ))
+        service
+            .bootstrap_equivalent(crate::ledger::participants::NewEquivalent {
+                code: code.clone(),
+                precision,
+                symbol: None,
+                description: Some((*description).to_owned()),
+                metadata: serde_json::json!({}),
+            })
             .await?;
         created.push(code.to_string());
     }

@@ -12,7 +12,6 @@ use super::extract::{object, opt_str, req_str, signature, verify, ApiJson, ApiQu
 use super::state::AppState;
 use super::util::{fmt_time, paging, parse_pid};
 use super::views;
-use crate::engine::{Command, Reply};
 use crate::ledger::model::ParticipantStatus;
 use crate::ledger::participants::NewParticipant;
 
@@ -39,13 +38,6 @@ fn profile(obj: &Map<String, Value>) -> ApiResult<Option<Value>> {
     }
 }
 
-fn expect_participant(reply: Reply) -> ApiResult<Value> {
-    match reply {
-        Reply::Participant(p) => Ok(views::participant(&p)),
-        other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
-    }
-}
-
 /// `POST /participants`: registration signed by the key being registered.
 pub async fn register(
     State(state): State<AppState>,
@@ -63,16 +55,17 @@ pub async fn register(
     let key =
         PublicKey::from_base64(key_text).map_err(|e| ApiError::validation(format!("public_key: {e}")))?;
     verify(&key, &body, sig)?;
-    let reply = state
-        .submit(Command::Register(NewParticipant {
+    let p = state
+        .service()
+        .register(NewParticipant {
             pid: key.pid(),
             public_key: key.to_base64(),
             display_name: name,
             kind: kind.to_owned(),
             profile,
-        }))
+        })
         .await?;
-    Ok((StatusCode::CREATED, Json(expect_participant(reply)?)))
+    Ok((StatusCode::CREATED, Json(views::participant(&p))))
 }
 
 /// `GET /participants/me`: the caller with stats.
@@ -104,14 +97,8 @@ pub async fn update_me(
     let sig = signature(obj)?;
     let key = state.public_key(&id.pid).await?;
     verify(&key, &body, sig)?;
-    let reply = state
-        .submit(Command::UpdateProfile {
-            pid: id.pid,
-            display_name: name,
-            profile,
-        })
-        .await?;
-    Ok(Json(expect_participant(reply)?))
+    let p = state.service().update_profile(id.pid, name, profile).await?;
+    Ok(Json(views::participant(&p)))
 }
 
 /// `GET /participants/{pid}`.

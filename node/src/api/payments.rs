@@ -14,7 +14,6 @@ use super::extract::{object, opt_str, req_str, signature, verify, ApiJson, ApiQu
 use super::state::{default_limits, AppState};
 use super::util::{check_amount_shape, fmt_atoms, fmt_time, paging, parse_code, parse_pid, parse_time};
 use super::views;
-use crate::engine::{Command, Reply};
 use crate::ledger::integrity::hex;
 use crate::ledger::model::{EqId, TxKind, TxState};
 use crate::ledger::payments::PaymentRequest;
@@ -152,10 +151,8 @@ async fn create_inner(state: &AppState, id: Identity, body: &Value) -> ApiResult
         avoid: c.avoid,
         request_hash,
     };
-    match state.submit(Command::Pay(request)).await? {
-        Reply::Payment(outcome) => Ok(views::payment(outcome.record())),
-        other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
-    }
+    let outcome = state.service().pay(request).await?;
+    Ok(views::payment(outcome.record()))
 }
 
 /// Query of payment listings.
@@ -541,25 +538,8 @@ pub async fn auto_clear(
             "clearing is disabled",
         ));
     }
-    let short = match state
-        .submit(Command::ClearShort {
-            equivalent: code.clone(),
-            max_len: depth,
-        })
-        .await?
-    {
-        Reply::Clearing(s) => s,
-        other => return Err(ApiError::internal(format!("unexpected reply {other:?}"))),
-    };
-    let optimal = match state
-        .submit(Command::ClearOptimal {
-            equivalent: code.clone(),
-        })
-        .await?
-    {
-        Reply::Clearing(s) => s,
-        other => return Err(ApiError::internal(format!("unexpected reply {other:?}"))),
-    };
+    let short = state.service().clear_short(code.clone(), depth).await?;
+    let optimal = state.service().clear_optimal(code.clone()).await?;
     let precision = state
         .engine()
         .read(|l| l.equivalent(&code).map(|e| e.precision))

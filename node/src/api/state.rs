@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::engine::{Command, Engine, Reply};
-use crate::ledger::model::AdminAuditRecord;
+use crate::engine::Engine;
+use crate::ledger::model::Actor;
 use crate::ledger::routing::RouteLimits;
 use crate::ledger::Ledger;
+use crate::service::{AdminAction, HubService};
 
 use super::error::{ApiError, ApiResult};
 use super::ratelimit::{RateClass, RateTable};
@@ -86,6 +87,7 @@ impl Default for FeatureFlags {
 
 struct Shared {
     engine: Engine,
+    service: HubService,
     config: RwLock<ApiConfig>,
     body_limit: usize,
     flags: RwLock<FeatureFlags>,
@@ -122,6 +124,7 @@ impl AppState {
         let (shutdown, _) = watch::channel(false);
         AppState {
             inner: Arc::new(Shared {
+                service: HubService::new(engine.clone()),
                 engine,
                 body_limit: config.body_limit,
                 config: RwLock::new(config),
@@ -140,6 +143,29 @@ impl AppState {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+
+    /// The hub's use cases: every change goes through here.
+    pub fn service(&self) -> &HubService {
+        &self.inner.service
+    }
+
+    /// An admin action of the request being served: the audit-log name of `action` (see
+    /// [`audit::action_name`]), the note, and the request's origin.
+    pub fn admin_action(&self, action: &str, reason: Option<&str>) -> AdminAction {
+        let origin = audit::RequestContext::current();
+        let actor = Actor {
+            role: "admin".to_owned(),
+            id: None,
+            request_id: origin.as_ref().map(|o| o.request_id.clone()),
+            ip_address: origin.as_ref().and_then(|o| o.ip_address.clone()),
+            user_agent: origin.and_then(|o| o.user_agent),
+        };
+        AdminAction::new(
+            actor,
+            audit::action_name(action).into_owned(),
+            reason.map(str::to_owned),
+        )
     }
 
     /// A copy of the current configuration.
@@ -254,19 +280,11 @@ impl AppState {
         Ok(key)
     }
 
-    /// Submits a command to the engine on a task of its own, so that the command reaches the
-    /// engine and completes even if the client goes away and the handler is dropped.
-    pub async fn submit(&self, command: Command) -> ApiResult<Reply> {
-        let engine = self.engine().clone();
-        tokio::spawn(async move { engine.submit(command).await })
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::from)
-    }
-
-    /// Records an admin action in the persisted admin audit log: the entry goes through the
-    /// writer like any change and is committed with its next batch. The action it records has
-    /// already happened, so a failed write does not fail the caller: it is logged at error level.
+    /// Records an admin action outside the ledger (configuration, feature flags, logins) in the
+    /// persisted admin audit log: the entry goes through the writer like any change. The action
+    /// it records has already happened, so a failed write does not fail the caller: it is
+    /// logged at error level. (Actions on ledger objects are audited in the same command as the
+    /// action: see [`HubService`].)
     /// The action is named as the reference hub names it ([`audit::action_name`]); the request
     /// being served supplies `request_id`, `ip_address` and `user_agent`.
     pub async fn log_admin(
@@ -277,29 +295,16 @@ impl AppState {
         reason: Option<&str>,
         after: Value,
     ) {
-        let origin = audit::RequestContext::current();
-        let action = audit::action_name(action).into_owned();
-        let record = AdminAuditRecord {
-            id: uuid::Uuid::new_v4(),
-            at: self.engine().now(),
-            actor_role: "admin".to_owned(),
-            actor_id: None,
-            action: action.clone(),
-            object_type: object_type.to_owned(),
-            object_id: object_id.to_owned(),
-            reason: reason.map(str::to_owned),
-            before_state: None,
-            after_state: Some(after),
-            request_id: origin.as_ref().map(|o| o.request_id.clone()),
-            ip_address: origin.as_ref().and_then(|o| o.ip_address.clone()),
-            user_agent: origin.and_then(|o| o.user_agent),
-        };
-        let id = record.id;
-        if let Err(e) = self.submit(Command::AdminAudit(record)).await {
+        let admin = self.admin_action(action, reason);
+        let name = admin.action.clone();
+        if let Err(e) = self
+            .service()
+            .record_admin(admin, object_type, object_id, after)
+            .await
+        {
             tracing::error!(
                 error = %e,
-                %id,
-                %action,
+                action = %name,
                 object_type,
                 object_id,
                 "admin action done but not recorded in the admin audit log"

@@ -12,7 +12,6 @@ use super::extract::{object, req_str, signature, verify, ApiJson, ApiQuery, Iden
 use super::state::AppState;
 use super::util::{check_amount_shape, paging, parse_code, parse_pid};
 use super::views;
-use crate::engine::{Command, Reply};
 use crate::ledger::graph::LineStatus;
 use crate::ledger::lines::{NewTrustLine, TrustLineUpdate};
 use crate::ledger::Ledger;
@@ -34,10 +33,7 @@ fn policy(obj: &serde_json::Map<String, Value>) -> ApiResult<Option<Value>> {
     }
 }
 
-async fn render(state: &AppState, reply: Reply) -> ApiResult<Value> {
-    let Reply::Line(line) = reply else {
-        return Err(ApiError::internal("unexpected reply to a trust line command"));
-    };
+async fn render(state: &AppState, line: crate::ledger::model::TrustLine) -> ApiResult<Value> {
     Ok(state
         .engine()
         .read(|l| {
@@ -63,17 +59,18 @@ pub async fn create(
     let sig = signature(obj)?;
     let key = state.public_key(&id.pid).await?;
     verify(&key, &body, sig)?;
-    let reply = state
-        .submit(Command::CreateLine(NewTrustLine {
+    let line = state
+        .service()
+        .open_line(NewTrustLine {
             id: uuid::Uuid::new_v4(),
             from: id.pid,
             to,
             equivalent,
             limit: limit.to_owned(),
             policy,
-        }))
+        })
         .await?;
-    Ok((StatusCode::CREATED, Json(render(&state, reply).await?)))
+    Ok((StatusCode::CREATED, Json(render(&state, line).await?)))
 }
 
 /// Query of `GET /trustlines`.
@@ -219,15 +216,16 @@ pub async fn update(
     visible(&state, &id, &line_id).await?;
     let key = state.public_key(&id.pid).await?;
     verify(&key, &payload, &sig)?;
-    let reply = state
-        .submit(Command::UpdateLine(TrustLineUpdate {
+    let line = state
+        .service()
+        .update_line(TrustLineUpdate {
             id: line_id,
             by: id.pid,
             limit,
             policy,
-        }))
+        })
         .await?;
-    Ok(Json(render(&state, reply).await?))
+    Ok(Json(render(&state, line).await?))
 }
 
 /// `DELETE /trustlines/{id}`: closes a line at zero debt; signed payload `{id}`.
@@ -244,13 +242,8 @@ pub async fn close(
     visible(&state, &id, &line_id).await?;
     let key = state.public_key(&id.pid).await?;
     verify(&key, &payload, &sig)?;
-    let reply = state
-        .submit(Command::CloseLine {
-            id: line_id,
-            by: id.pid,
-        })
-        .await?;
-    let line = render(&state, reply).await?;
+    let line = state.service().close_line(line_id, id.pid).await?;
+    let line = render(&state, line).await?;
     Ok(Json(
         json!({ "status": "closed", "message": "trust line closed", "trust_line": line }),
     ))

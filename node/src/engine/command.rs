@@ -8,7 +8,7 @@ use crate::ledger::graph::LineStatus;
 use crate::ledger::integrity::InvariantReport;
 use crate::ledger::lines::{NewTrustLine, TrustLineUpdate};
 use crate::ledger::model::{
-    AdminAuditRecord, Equivalent, Millis, Participant, ParticipantStatus, TrustLine, TxRecord,
+    AdminEntry, Equivalent, Millis, Participant, ParticipantStatus, TrustLine, TxRecord,
 };
 use crate::ledger::participants::{EquivalentPatch, NewEquivalent, NewParticipant};
 use crate::ledger::payments::{PaymentOutcome, PaymentRequest};
@@ -16,7 +16,7 @@ use crate::ledger::{Ledger, LedgerError};
 
 /// A mutation of the hub's state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
+#[serde(tag = "op", rename_all = "snake_case")]
 pub enum Command {
     /// Register a participant.
     Register(NewParticipant),
@@ -103,8 +103,18 @@ pub enum Command {
     },
     /// Run every invariant check and write checkpoints.
     Verify,
-    /// Append an entry to the admin audit log (changes no ledger state; persisted with the batch).
-    AdminAudit(AdminAuditRecord),
+    /// Append an entry to the admin audit log for an action outside the ledger (configuration,
+    /// feature flags, logins): it changes no ledger state and is persisted with the batch.
+    AdminAudit(AdminEntry),
+    /// An admin action on the ledger and its audit entry, applied and committed together: the
+    /// entry records the object's state before and after, and is written only if the action
+    /// succeeds.
+    Audited {
+        /// The action.
+        command: Box<Command>,
+        /// Who did it and why.
+        entry: AdminEntry,
+    },
 }
 
 /// The outcome of a command.
@@ -194,9 +204,15 @@ impl Command {
                 Reply::Clearing(ledger.clear_short_cycles(eq, (*max_len).clamp(3, 6), now))
             }
             Command::Verify => Reply::Verified(ledger.checkpoint(now)),
-            Command::AdminAudit(record) => {
-                ledger.record_admin_action(record.clone());
-                Reply::AdminAudited(record.id)
+            Command::AdminAudit(entry) => {
+                Reply::AdminAudited(ledger.record_admin_entry(entry.clone(), None, None, now))
+            }
+            Command::Audited { command, entry } => {
+                let before = object_state(ledger, command);
+                let reply = command.apply(ledger, now)?;
+                let after = object_state(ledger, command);
+                ledger.record_admin_entry(entry.clone(), before, after, now);
+                reply
             }
         })
     }
@@ -206,7 +222,59 @@ impl Command {
         match self {
             Command::Pay(r) | Command::Prepare { request: r, .. } => Some(&r.tx_id),
             Command::Commit { tx_id } | Command::Abort { tx_id, .. } => Some(tx_id),
+            Command::Audited { command, .. } => command.tx_id(),
             _ => None,
         }
+    }
+}
+
+/// The state of the object an admin command acts on, as recorded in the admin audit log
+/// (`None` for commands on no single object, or an object that does not exist).
+fn object_state(ledger: &Ledger, command: &Command) -> Option<serde_json::Value> {
+    use serde_json::json;
+    let participant = |pid: &Pid| {
+        ledger.participant(pid).map(|p| {
+            json!({
+                "pid": p.pid.as_str(),
+                "display_name": p.display_name,
+                "type": p.kind,
+                "status": p.status.as_str(),
+            })
+        })
+    };
+    let line = |id: &uuid::Uuid| {
+        ledger.line(id).map(|l| {
+            let eq = ledger.equivalent_at(l.eq);
+            json!({
+                "id": l.id.to_string(),
+                "from": ledger.pid(l.from).as_str(),
+                "to": ledger.pid(l.to).as_str(),
+                "equivalent": eq.code.as_str(),
+                "limit": l.limit.to_string_with(eq.precision),
+                "status": l.status.as_str(),
+            })
+        })
+    };
+    let equivalent = |code: &EquivalentCode| {
+        ledger.equivalent(code).map(|e| {
+            json!({
+                "code": e.code.as_str(),
+                "precision": e.precision.get(),
+                "symbol": e.symbol,
+                "description": e.description,
+                "is_active": e.is_active,
+            })
+        })
+    };
+    match command {
+        Command::SetParticipantStatus { pid, .. } | Command::UpdateProfile { pid, .. } => participant(pid),
+        Command::SetLineStatus { id, .. } | Command::CloseLine { id, .. } => line(id),
+        Command::UpdateLine(u) => line(&u.id),
+        Command::CreateEquivalent(e) => equivalent(&e.code),
+        Command::UpdateEquivalent { code, .. } | Command::DeleteEquivalent { code } => equivalent(code),
+        Command::Commit { tx_id } | Command::Abort { tx_id, .. } => ledger
+            .recent_transaction(tx_id)
+            .map(|t| json!({ "tx_id": t.tx_id, "state": t.state.as_str() })),
+        _ => None,
     }
 }

@@ -311,3 +311,48 @@ pub struct AdminAuditRecord {
     /// `User-Agent` of the client, when sent.
     pub user_agent: Option<String>,
 }
+
+/// Who takes an admin action, and where the request came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// Role (`admin`).
+    pub role: String,
+    /// Who, when known (the admin token names no one).
+    pub id: Option<String>,
+    /// Id of the HTTP request (`X-Request-ID`), when known.
+    pub request_id: Option<String>,
+    /// Address of the client, when known.
+    pub ip_address: Option<String>,
+    /// `User-Agent` of the client, when sent.
+    pub user_agent: Option<String>,
+}
+
+impl Actor {
+    /// An administrator with no further origin (tests, the command line).
+    pub fn admin() -> Actor {
+        Actor {
+            role: "admin".to_owned(),
+            ..Actor::default()
+        }
+    }
+}
+
+/// An admin action as it enters the ledger. The ledger stamps its id (from the command's id
+/// seed) and time (the batch's), and for an action on a ledger object records the object's state
+/// before and after (see `Command::Audited`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminEntry {
+    /// Who acted.
+    pub actor: Actor,
+    /// What was done, in the reference hub's names (`admin.participants.freeze`, ...).
+    pub action: String,
+    /// Kind of the object acted on (`participant`, `equivalent`, `config`, ...).
+    pub object_type: String,
+    /// Id of the object acted on.
+    pub object_id: String,
+    /// The administrator's note.
+    pub reason: Option<String>,
+    /// State after, for actions outside the ledger (configuration, flags); ledger objects
+    /// have theirs read by the ledger.
+    pub after_state: Option<Value>,
+}

@@ -15,8 +15,8 @@ use super::graph::{CreditGraph, LinePolicy, LineSlot, LineStatus, NodeId, PairId
 use super::ids::{IdSeed, IdSource};
 use super::integrity::{check_graph, full_checksum, InvariantReport, StateDigest};
 use super::model::{
-    AdminAuditRecord, AuditRecord, EqId, Equivalent, Millis, Participant, ParticipantStatus, PrepareLock,
-    RouteRecord, TrustLine, TxRecord, TxState,
+    AdminAuditRecord, AdminEntry, AuditRecord, EqId, Equivalent, Millis, Participant, ParticipantStatus,
+    PrepareLock, RouteRecord, TrustLine, TxRecord, TxState,
 };
 use super::policy::PolicyRecord;
 use super::routing::Router;
@@ -494,6 +494,35 @@ impl Ledger {
     /// the current batch (see [`Ledger::take_changes`]).
     pub fn record_admin_action(&mut self, record: AdminAuditRecord) {
         self.dirty.admin_audit.push(record);
+    }
+
+    /// Records an admin action with the states of its object before and after; its id comes
+    /// from the current command's id seed. Returns the id.
+    pub fn record_admin_entry(
+        &mut self,
+        entry: AdminEntry,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+        now: Millis,
+    ) -> uuid::Uuid {
+        let id = self.ids.next_uuid();
+        let actor = entry.actor;
+        self.record_admin_action(AdminAuditRecord {
+            id,
+            at: now,
+            actor_role: actor.role,
+            actor_id: actor.id,
+            action: entry.action,
+            object_type: entry.object_type,
+            object_id: entry.object_id,
+            reason: entry.reason,
+            before_state: before,
+            after_state: after.or(entry.after_state),
+            request_id: actor.request_id,
+            ip_address: actor.ip_address,
+            user_agent: actor.user_agent,
+        });
+        id
     }
 
     /// Runs the full checks of every equivalent and queues a checkpoint for each.

@@ -4,18 +4,16 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use geo_protocol::Precision;
 use maud::{html, Markup};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::dashboard::Names;
 use super::html::{flash, pager, parse_form, short, url_encode};
 use super::{action_reply, page_number, query, render, AdminSession, PageError, PageResult};
 use crate::api::util::{fmt_atoms, fmt_time, parse_code};
 use crate::api::AppState;
-use crate::engine::{Command, Reply};
-use crate::ledger::clearing_runs::ClearingSummary;
 use crate::ledger::model::{EqId, TxKind};
 use crate::ledger::Ledger;
 use crate::store::TxFilter;
@@ -149,16 +147,6 @@ pub async fn page(
     Ok(render("Clearing", "clearing", &session, body))
 }
 
-fn summary(reply: Reply) -> Result<ClearingSummary, PageError> {
-    match reply {
-        Reply::Clearing(s) => Ok(s),
-        _ => Err(PageError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "unexpected reply",
-        )),
-    }
-}
-
 /// `POST /admin/clearing/{code}/run`: short cycles (up to 4 participants), then the optimal
 /// pass; answers the page content with the effect on top.
 pub async fn run(
@@ -177,21 +165,22 @@ pub async fn run(
             Ok((total_debt(l, eq), l.equivalent_at(eq).precision))
         })
         .await?;
-    let short_pass = summary(
-        state
-            .submit(Command::ClearShort {
-                equivalent: code.clone(),
-                max_len: SHORT_CYCLE_LEN,
-            })
-            .await?,
-    )?;
-    let optimal = summary(
-        state
-            .submit(Command::ClearOptimal {
-                equivalent: code.clone(),
-            })
-            .await?,
-    )?;
+    let short_pass = state
+        .service()
+        .clear_as_admin(
+            state.admin_action("clearing.run", Some("admin pages: short cycles")),
+            code.clone(),
+            Some(SHORT_CYCLE_LEN),
+        )
+        .await?;
+    let optimal = state
+        .service()
+        .clear_as_admin(
+            state.admin_action("clearing.run", Some("admin pages: optimal pass")),
+            code.clone(),
+            None,
+        )
+        .await?;
     let after = state
         .engine()
         .read(|l| l.eq_id(&code).map(|eq| total_debt(l, eq)))
@@ -207,22 +196,6 @@ pub async fn run(
             (a(optimal.cleared)) " cleared."
         }
     };
-    let mut tx_ids = short_pass.tx_ids.clone();
-    tx_ids.extend(optimal.tx_ids.iter().cloned());
-    state
-        .log_admin(
-            "clearing.run",
-            "equivalent",
-            code.as_str(),
-            Some("admin pages"),
-            json!({
-                "before": fmt_atoms(before, precision),
-                "after": fmt_atoms(after, precision),
-                "cleared": fmt_atoms(cleared, precision),
-                "tx_ids": tx_ids,
-            }),
-        )
-        .await;
     let inner = content(&state, Some(result), 1).await?;
     Ok(action_reply(&headers, inner, "/admin/clearing"))
 }

@@ -11,8 +11,7 @@ use serde_json::json;
 use super::html::{badge, csrf_field, pager, parse_form, short, url_encode};
 use super::{action_reply, page_number, query, render, AdminSession, PageError, PageResult};
 use crate::api::util::{fmt_time, parse_code, parse_pid};
-use crate::api::{views, AppState};
-use crate::engine::{Command, Reply};
+use crate::api::AppState;
 use crate::ledger::model::{EqId, Equivalent, Participant, ParticipantStatus};
 use crate::ledger::participants::{EquivalentPatch, NewEquivalent};
 
@@ -142,30 +141,14 @@ pub async fn participant_action(
         "ban" => ParticipantStatus::Deleted,
         _ => return Err(PageError::new(StatusCode::NOT_FOUND, "no such action")),
     };
-    let reply = state
-        .submit(Command::SetParticipantStatus {
-            pid: pid.clone(),
-            status,
-        })
+    let admin = state.admin_action(&format!("participant.{action}"), Some("admin pages"));
+    let p = state
+        .service()
+        .set_participant_status(admin, pid.clone(), status)
         .await?;
-    let Reply::Participant(p) = reply else {
-        return Err(PageError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "unexpected reply",
-        ));
-    };
     if status == ParticipantStatus::Deleted {
         state.auth().revoke_participant(&pid);
     }
-    state
-        .log_admin(
-            &format!("participant.{action}"),
-            "participant",
-            pid.as_str(),
-            Some("admin pages"),
-            json!({ "status": p.status.as_str() }),
-        )
-        .await;
     Ok(action_reply(&headers, participant_row(&p), "/admin/participants"))
 }
 
@@ -262,26 +245,15 @@ pub async fn create_equivalent(
         .map_or(Ok(2), str::parse::<u8>)
         .map_err(|_| PageError::bad_request("precision must be a number from 0 to 8"))?;
     let precision = Precision::new(precision).map_err(|e| PageError::bad_request(e.to_string()))?;
-    let reply = state
-        .submit(Command::CreateEquivalent(NewEquivalent {
-            code: code.clone(),
-            precision,
-            symbol: non_empty(form.get("symbol")),
-            description: non_empty(form.get("description")),
-            metadata: json!({}),
-        }))
-        .await?;
-    if let Reply::Equivalent(e) = &reply {
-        state
-            .log_admin(
-                "equivalent.create",
-                "equivalent",
-                code.as_str(),
-                Some("admin pages"),
-                views::equivalent(e),
-            )
-            .await;
-    }
+    let new = NewEquivalent {
+        code: code.clone(),
+        precision,
+        symbol: non_empty(form.get("symbol")),
+        description: non_empty(form.get("description")),
+        metadata: json!({}),
+    };
+    let admin = state.admin_action("equivalent.create", Some("admin pages"));
+    state.service().create_equivalent(admin, new, true).await?;
     Ok(action_reply(
         &headers,
         equivalent_rows(&state).await,
@@ -304,30 +276,15 @@ pub async fn equivalent_action(
         "deactivate" => false,
         _ => return Err(PageError::new(StatusCode::NOT_FOUND, "no such action")),
     };
-    let reply = state
-        .submit(Command::UpdateEquivalent {
-            code: code.clone(),
-            patch: EquivalentPatch {
-                is_active: Some(is_active),
-                ..EquivalentPatch::default()
-            },
-        })
-        .await?;
-    let Reply::Equivalent(e) = reply else {
-        return Err(PageError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "unexpected reply",
-        ));
+    let patch = EquivalentPatch {
+        is_active: Some(is_active),
+        ..EquivalentPatch::default()
     };
-    state
-        .log_admin(
-            "equivalent.update",
-            "equivalent",
-            code.as_str(),
-            Some("admin pages"),
-            views::equivalent(&e),
-        )
-        .await;
+    let admin = state.admin_action("equivalent.update", Some("admin pages"));
+    let e = state
+        .service()
+        .update_equivalent(admin, code.clone(), patch)
+        .await?;
     let row = state
         .engine()
         .read(|l| {

@@ -6,15 +6,13 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use maud::{html, Markup};
-use serde_json::json;
 
 use super::html::{badge, pager, parse_form, short, url_encode};
 use super::{action_reply, page_number, query, render, AdminSession, PageError, PageResult};
 use crate::api::util::{fmt_atoms, fmt_time, parse_code};
 use crate::api::AppState;
-use crate::engine::{Command, Reply};
 use crate::ledger::model::EqId;
 use crate::ledger::snapshot::Checkpoint;
 use crate::store::{AdminAuditFilter, AuditFilter};
@@ -229,15 +227,8 @@ pub async fn verify(
     body: Bytes,
 ) -> PageResult {
     session.check_csrf(&headers, &parse_form(&body))?;
-    let reports = match state.submit(Command::Verify).await? {
-        Reply::Verified(r) => r,
-        _ => {
-            return Err(PageError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "unexpected reply",
-            ))
-        }
-    };
+    let admin = state.admin_action("integrity.verify", Some("admin pages"));
+    let reports = state.service().verify_as_admin(admin).await?;
     let failed: Vec<String> = reports
         .iter()
         .filter(|(_, r)| !r.passed())
@@ -257,15 +248,6 @@ pub async fn verify(
             }
         }
     };
-    state
-        .log_admin(
-            "integrity.verify",
-            "integrity",
-            "all",
-            Some("admin pages"),
-            json!({ "equivalents": reports.len(), "failed": failed }),
-        )
-        .await;
     let section = status_section(&state, Some(note)).await?;
     Ok(action_reply(&headers, section, "/admin/integrity"))
 }

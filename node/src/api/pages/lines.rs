@@ -7,13 +7,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use maud::{html, Markup};
-use serde_json::json;
 
 use super::html::{badge, pager, parse_form, url_encode};
 use super::{action_reply, page_number, query, render, AdminSession, PageError, PageResult};
 use crate::api::util::{fmt_atoms, fmt_time, parse_code};
 use crate::api::{views, AppState};
-use crate::engine::{Command, Reply};
 use crate::ledger::graph::{LineStatus, NodeId};
 use crate::ledger::model::{EqId, TrustLine};
 use crate::ledger::Ledger;
@@ -158,30 +156,13 @@ pub async fn line_action(
         "unfreeze" => LineStatus::Active,
         _ => return Err(PageError::new(StatusCode::NOT_FOUND, "no such action")),
     };
-    let reply = state.submit(Command::SetLineStatus { id, status }).await?;
-    let Reply::Line(_) = reply else {
-        return Err(PageError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "unexpected reply",
-        ));
-    };
-    let (row, view) = state
+    let admin = state.admin_action(&format!("trustline.{action}"), Some("admin pages"));
+    state.service().set_line_status(admin, id, status).await?;
+    let row = state
         .engine()
-        .read(|l| {
-            l.line(&id)
-                .map(|line| (line_row(l, line), views::trust_line(l, line)))
-        })
+        .read(|l| l.line(&id).map(|line| line_row(l, line)))
         .await
         .ok_or_else(|| PageError::new(StatusCode::NOT_FOUND, "trust line not found"))?;
-    state
-        .log_admin(
-            &format!("trustline.{action}"),
-            "trustline",
-            &id.to_string(),
-            Some("admin pages"),
-            json!({ "status": view.get("status") }),
-        )
-        .await;
     Ok(action_reply(&headers, row, "/admin/trustlines"))
 }
 

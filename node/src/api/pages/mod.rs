@@ -219,6 +219,12 @@ impl PageError {
     }
 }
 
+impl From<crate::service::ServiceError> for PageError {
+    fn from(e: crate::service::ServiceError) -> PageError {
+        ApiError::from(e).into()
+    }
+}
+
 impl From<ApiError> for PageError {
     fn from(e: ApiError) -> Self {
         PageError::new(e.status, format!("{}: {}", e.code, e.message))
