@@ -272,7 +272,7 @@ impl Planner {
                     Command::Audited {
                         command: Box::new(Command::SetParticipantStatus {
                             pid: pid(self.next() as u8 % PEOPLE),
-                            status: if self.seq % 2 == 0 {
+                            status: if self.seq.is_multiple_of(2) {
                                 ParticipantStatus::Suspended
                             } else {
                                 ParticipantStatus::Active
