@@ -340,6 +340,47 @@ macro_rules! sql_store {
                 Ok(snap)
             }
 
+            /// Writes `rows` in multi-row statements of at most `CHUNK` rows each: `head` is the
+            /// `INSERT INTO table (columns) ` text, `bind` binds the values of one row, `tail`
+            /// (empty or an `ON CONFLICT` clause) follows the values.
+            async fn insert_chunks<T>(
+                &self,
+                tx: &mut sqlx::Transaction<'_, $db>,
+                head: &str,
+                rows: &[T],
+                tail: &str,
+                mut bind: impl FnMut(sqlx::query_builder::Separated<'_, '_, $db, &'static str>, &T),
+            ) -> Result<(), StoreError> {
+                for chunk in rows.chunks(CHUNK) {
+                    let mut qb: QueryBuilder<$db> = QueryBuilder::new(head);
+                    qb.push_values(chunk, |b, row| bind(b, row));
+                    qb.push(tail);
+                    self.faults.tick()?;
+                    qb.build().execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
+            /// Deletes, in one statement, the rows of `table` whose `column` is one of `keys`.
+            async fn delete_in(
+                &self,
+                tx: &mut sqlx::Transaction<'_, $db>,
+                table: &str,
+                column: &str,
+                keys: impl IntoIterator<Item = String>,
+            ) -> Result<(), StoreError> {
+                let mut qb: QueryBuilder<$db> =
+                    QueryBuilder::new(format!("DELETE FROM {table} WHERE {column} IN ("));
+                let mut sep = qb.separated(", ");
+                for key in keys {
+                    sep.push_bind(key);
+                }
+                qb.push(")");
+                self.faults.tick()?;
+                qb.build().execute(&mut **tx).await?;
+                Ok(())
+            }
+
             async fn apply_changes(&self, cs: &ChangeSet) -> Result<(), StoreError> {
                 if cs.is_empty() {
                     return Ok(());
@@ -349,23 +390,19 @@ macro_rules! sql_store {
                 // The foreign keys of trust_lines and debts refuse deleting a used equivalent.
                 for chunk in cs.equivalents_deleted.chunks(CHUNK) {
                     for (table, column) in [("integrity_checkpoints", "equivalent_code"), ("equivalents", "code")] {
-                        let mut qb: QueryBuilder<$db> =
-                            QueryBuilder::new(format!("DELETE FROM {table} WHERE {column} IN ("));
-                        let mut sep = qb.separated(", ");
-                        for code in chunk {
-                            sep.push_bind(code.to_string());
-                        }
-                        qb.push(")");
-                        self.faults.tick()?;
-                        qb.build().execute(&mut *tx).await?;
+                        self.delete_in(&mut tx, table, column, chunk.iter().map(|c| c.to_string()))
+                            .await?;
                     }
                 }
-                for chunk in cs.participants.chunks(CHUNK) {
-                    let mut qb: QueryBuilder<$db> = QueryBuilder::new(
-                        "INSERT INTO participants (pid, public_key, display_name, kind, profile, status, \
+                self.insert_chunks(
+                    &mut tx,
+                    "INSERT INTO participants (pid, public_key, display_name, kind, profile, status, \
                          verification_level, ord, created_at, updated_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, p| {
+                    &cs.participants,
+                    " ON CONFLICT (pid) DO UPDATE SET display_name = excluded.display_name, \
+                         kind = excluded.kind, profile = excluded.profile, status = excluded.status, \
+                         verification_level = excluded.verification_level, updated_at = excluded.updated_at",
+                    |mut b, p| {
                         b.push_bind(p.pid.to_string())
                             .push_bind(p.public_key.clone())
                             .push_bind(p.display_name.clone())
@@ -376,21 +413,18 @@ macro_rules! sql_store {
                             .push_bind(ord_column(p.ord))
                             .push_bind(p.created_at)
                             .push_bind(p.updated_at);
-                    });
-                    qb.push(
-                        " ON CONFLICT (pid) DO UPDATE SET display_name = excluded.display_name, \
-                         kind = excluded.kind, profile = excluded.profile, status = excluded.status, \
-                         verification_level = excluded.verification_level, updated_at = excluded.updated_at",
-                    );
-                    self.faults.tick()?;
-                    qb.build().execute(&mut *tx).await?;
-                }
-                for chunk in cs.equivalents.chunks(CHUNK) {
-                    let mut qb: QueryBuilder<$db> = QueryBuilder::new(
-                        "INSERT INTO equivalents (code, precision, symbol, description, metadata, is_active, \
+                    },
+                )
+                .await?;
+                self.insert_chunks(
+                    &mut tx,
+                    "INSERT INTO equivalents (code, precision, symbol, description, metadata, is_active, \
                          ord, created_at, updated_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, e| {
+                    &cs.equivalents,
+                    " ON CONFLICT (code) DO UPDATE SET symbol = excluded.symbol, \
+                         description = excluded.description, metadata = excluded.metadata, \
+                         is_active = excluded.is_active, updated_at = excluded.updated_at",
+                    |mut b, e| {
                         b.push_bind(e.code.to_string())
                             .push_bind(i64::from(e.precision.get()))
                             .push_bind(e.symbol.clone())
@@ -400,15 +434,9 @@ macro_rules! sql_store {
                             .push_bind(ord_column(e.ord))
                             .push_bind(e.created_at)
                             .push_bind(e.updated_at);
-                    });
-                    qb.push(
-                        " ON CONFLICT (code) DO UPDATE SET symbol = excluded.symbol, \
-                         description = excluded.description, metadata = excluded.metadata, \
-                         is_active = excluded.is_active, updated_at = excluded.updated_at",
-                    );
-                    self.faults.tick()?;
-                    qb.build().execute(&mut *tx).await?;
-                }
+                    },
+                )
+                .await?;
                 // One line per statement keeps a close-then-reopen of the same (from, to) in order
                 // for the partial unique index.
                 for l in &cs.lines {
@@ -462,26 +490,28 @@ macro_rules! sql_store {
                     qb.build().execute(&mut *tx).await?;
                 }
                 let upserts: Vec<_> = cs.debts.iter().filter_map(|d| Some((d, d.row_to_upsert()?))).collect();
-                for chunk in upserts.chunks(CHUNK) {
-                    let mut qb: QueryBuilder<$db> =
-                        QueryBuilder::new("INSERT INTO debts (equivalent, debtor, creditor, amount) ");
-                    qb.push_values(chunk, |mut b, (d, (debtor, creditor, amt))| {
+                self.insert_chunks(
+                    &mut tx,
+                    "INSERT INTO debts (equivalent, debtor, creditor, amount) ",
+                    &upserts,
+                    " ON CONFLICT (equivalent, debtor, creditor) DO UPDATE SET amount = excluded.amount",
+                    |mut b, (d, (debtor, creditor, amt))| {
                         b.push_bind(d.equivalent.to_string())
                             .push_bind(debtor.to_string())
                             .push_bind(creditor.to_string())
                             .push_bind(amt.to_string())
                             .push_unseparated($num_in);
-                    });
-                    qb.push(" ON CONFLICT (equivalent, debtor, creditor) DO UPDATE SET amount = excluded.amount");
-                    self.faults.tick()?;
-                    qb.build().execute(&mut *tx).await?;
-                }
-                for chunk in cs.locks.chunks(CHUNK) {
-                    let mut qb: QueryBuilder<$db> = QueryBuilder::new(
-                        "INSERT INTO prepare_locks (tx_id, equivalent, from_pid, to_pid, routes, expires_at, \
+                    },
+                )
+                .await?;
+                self.insert_chunks(
+                    &mut tx,
+                    "INSERT INTO prepare_locks (tx_id, equivalent, from_pid, to_pid, routes, expires_at, \
                          created_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, l| {
+                    &cs.locks,
+                    " ON CONFLICT (tx_id) DO UPDATE SET routes = excluded.routes, \
+                         expires_at = excluded.expires_at",
+                    |mut b, l| {
                         b.push_bind(l.tx_id.clone())
                             .push_bind(l.equivalent.to_string())
                             .push_bind(l.from.to_string())
@@ -489,30 +519,21 @@ macro_rules! sql_store {
                             .push_bind(to_json(&l.routes))
                             .push_bind(l.expires_at)
                             .push_bind(l.created_at);
-                    });
-                    qb.push(
-                        " ON CONFLICT (tx_id) DO UPDATE SET routes = excluded.routes, \
-                         expires_at = excluded.expires_at",
-                    );
-                    self.faults.tick()?;
-                    qb.build().execute(&mut *tx).await?;
-                }
+                    },
+                )
+                .await?;
                 for chunk in cs.locks_deleted.chunks(CHUNK) {
-                    let mut qb: QueryBuilder<$db> = QueryBuilder::new("DELETE FROM prepare_locks WHERE tx_id IN (");
-                    let mut sep = qb.separated(", ");
-                    for id in chunk {
-                        sep.push_bind(id.clone());
-                    }
-                    qb.push(")");
-                    self.faults.tick()?;
-                    qb.build().execute(&mut *tx).await?;
+                    self.delete_in(&mut tx, "prepare_locks", "tx_id", chunk.iter().cloned())
+                        .await?;
                 }
-                for chunk in cs.transactions.chunks(CHUNK) {
-                    let mut qb: QueryBuilder<$db> = QueryBuilder::new(
-                        "INSERT INTO transactions (tx_id, kind, initiator, equivalent, from_pid, to_pid, payload, \
+                self.insert_chunks(
+                    &mut tx,
+                    "INSERT INTO transactions (tx_id, kind, initiator, equivalent, from_pid, to_pid, payload, \
                          state, request_hash, error, created_at, updated_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, t| {
+                    &cs.transactions,
+                    " ON CONFLICT (tx_id) DO UPDATE SET payload = excluded.payload, state = excluded.state, \
+                         error = excluded.error, updated_at = excluded.updated_at",
+                    |mut b, t| {
                         let (from, to) = parties(t);
                         b.push_bind(t.tx_id.clone())
                             .push_bind(t.kind.as_str())
@@ -526,21 +547,17 @@ macro_rules! sql_store {
                             .push_bind(t.error.as_ref().map(to_json))
                             .push_bind(t.created_at)
                             .push_bind(t.updated_at);
-                    });
-                    qb.push(
-                        " ON CONFLICT (tx_id) DO UPDATE SET payload = excluded.payload, state = excluded.state, \
-                         error = excluded.error, updated_at = excluded.updated_at",
-                    );
-                    self.faults.tick()?;
-                    qb.build().execute(&mut *tx).await?;
-                }
-                for chunk in cs.audit.chunks(CHUNK) {
-                    let mut qb: QueryBuilder<$db> = QueryBuilder::new(
-                        "INSERT INTO integrity_audit_log (id, operation_type, tx_id, equivalent_code, \
+                    },
+                )
+                .await?;
+                self.insert_chunks(
+                    &mut tx,
+                    "INSERT INTO integrity_audit_log (id, operation_type, tx_id, equivalent_code, \
                          state_checksum_before, state_checksum_after, affected_participants, invariants_checked, \
                          verification_passed, error_details, created_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, a| {
+                    &cs.audit,
+                    "",
+                    |mut b, a| {
                         let affected: Vec<&str> = a.affected.iter().map(|p| p.as_str()).collect();
                         b.push_bind(a.id.to_string())
                             .push_bind(a.operation.clone())
@@ -553,30 +570,31 @@ macro_rules! sql_store {
                             .push_bind(a.passed)
                             .push_bind(a.error.as_ref().map(to_json))
                             .push_bind(a.at);
-                    });
-                    self.faults.tick()?;
-                    qb.build().execute(&mut *tx).await?;
-                }
-                for chunk in cs.checkpoints.chunks(CHUNK) {
-                    let mut qb: QueryBuilder<$db> = QueryBuilder::new(
-                        "INSERT INTO integrity_checkpoints (equivalent_code, checksum, digest, invariants, passed, \
+                    },
+                )
+                .await?;
+                self.insert_chunks(
+                    &mut tx,
+                    "INSERT INTO integrity_checkpoints (equivalent_code, checksum, digest, invariants, passed, \
                          created_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, c| {
+                    &cs.checkpoints,
+                    "",
+                    |mut b, c| {
                         b.push_bind(c.equivalent.to_string())
                             .push_bind(c.checksum.clone())
                             .push_bind(c.digest.clone())
                             .push_bind(to_json(&c.invariants))
                             .push_bind(c.passed)
                             .push_bind(c.at);
-                    });
-                    self.faults.tick()?;
-                    qb.build().execute(&mut *tx).await?;
-                }
-                for chunk in cs.admin_audit.chunks(CHUNK) {
-                    let mut qb: QueryBuilder<$db> =
-                        QueryBuilder::new(format!("INSERT INTO admin_audit_log ({}) ", Self::admin_audit_columns()));
-                    qb.push_values(chunk, |mut b, a| {
+                    },
+                )
+                .await?;
+                self.insert_chunks(
+                    &mut tx,
+                    &format!("INSERT INTO admin_audit_log ({}) ", Self::admin_audit_columns()),
+                    &cs.admin_audit,
+                    "",
+                    |mut b, a| {
                         b.push_bind(a.id.to_string())
                             .push_bind(a.actor_role.clone())
                             .push_bind(a.actor_id.clone())
@@ -590,10 +608,9 @@ macro_rules! sql_store {
                             .push_bind(a.request_id.clone())
                             .push_bind(a.ip_address.clone())
                             .push_bind(a.user_agent.clone());
-                    });
-                    self.faults.tick()?;
-                    qb.build().execute(&mut *tx).await?;
-                }
+                    },
+                )
+                .await?;
                 self.faults.tick()?;
                 tx.commit().await?;
                 Ok(())
