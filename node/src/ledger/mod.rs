@@ -4,7 +4,6 @@
 //! [`Ledger`] is the whole state of a hub; the engine owns one and is its only writer.
 
 pub mod clearing;
-pub mod clearing_runs;
 pub mod datasets;
 pub mod error;
 pub mod graph;
@@ -20,6 +19,8 @@ pub mod routing;
 pub mod snapshot;
 pub mod state;
 
+/// The old path of [`clearing::apply`], kept for callers.
+pub use clearing::apply as clearing_runs;
 pub use error::LedgerError;
 pub use ids::IdSeed;
 pub use state::{Ledger, LedgerConfig, RestoreError};

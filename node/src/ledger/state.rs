@@ -1,7 +1,7 @@
 //! The [`Ledger`]: the whole in-memory state of one hub and the bookkeeping shared by its
 //! operations (lookups, the incremental digest, change tracking, restore from a snapshot).
 //!
-//! Operations live in sibling modules (`participants`, `lines`, `payments`, `clearing_runs`);
+//! Operations live in sibling modules (`participants`, `lines`, `payments`, `clearing::apply`);
 //! each validates everything first and mutates only when it cannot fail any more, so a refused
 //! operation leaves the ledger untouched.
 

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use geo_protocol::Pid;
 
-use super::clearing::{cycles_through, debt_edges, optimal_clearing, short_cycles, Cycle};
-use super::error::LedgerError;
-use super::graph::{LineStatus, NodeId, PairId};
-use super::model::{EqId, Millis, TxKind, TxRecord, TxState};
-use super::payload::{ClearedEdge, ClearingPayload, TxPayload};
-use super::state::Ledger;
+use super::{cycles_through, debt_edges, optimal_clearing, short_cycles, Cycle};
+use crate::ledger::error::LedgerError;
+use crate::ledger::graph::{LineStatus, NodeId, PairId};
+use crate::ledger::model::{EqId, Millis, TxKind, TxRecord, TxState};
+use crate::ledger::payload::{ClearedEdge, ClearingPayload, TxPayload};
+use crate::ledger::state::Ledger;
 
 /// What a clearing run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
