@@ -83,6 +83,9 @@ impl SignedWireAmount {
     /// Validates a decimal string with an optional leading `-`.
     pub fn parse(text: &str) -> Result<SignedWireAmount, WireAmountError> {
         let digits = text.strip_prefix('-').unwrap_or(text);
+        if digits.starts_with('-') {
+            return Err(refuse(text, AmountError::Malformed(text.to_owned())));
+        }
         let abs = Amount::parse_non_negative(digits, Precision::MAX).map_err(|e| refuse(text, e))?;
         if digits.len() != text.len() && abs.is_zero() {
             return Err(refuse(text, AmountError::Malformed(text.to_owned())));
