@@ -145,7 +145,7 @@ pub(crate) fn string_schema(
 macro_rules! marker_endpoint {
     ($(#[$doc:meta])* $name:ident, $method:ident, $path:literal, $response:ty) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
         pub struct $name;
 
         impl $crate::wire::Endpoint for $name {
