@@ -52,6 +52,18 @@ impl<'de> Deserialize<'de> for EquivalentCode {
     }
 }
 
+/// OpenAPI: the contract's `EquivalentCode` schema.
+impl utoipa::PartialSchema for EquivalentCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::wire::string_schema(
+            "Equivalent code (1-16 chars; A-Z, 0-9, underscore)",
+            "^[A-Z0-9_]{1,16}$",
+        )
+    }
+}
+
+impl utoipa::ToSchema for EquivalentCode {}
+
 /// Number of decimal places of an equivalent, 0 to 8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]

@@ -60,6 +60,18 @@ impl<'de> Deserialize<'de> for Pid {
     }
 }
 
+/// OpenAPI: a string of base58 text (the Bitcoin alphabet, 32 to 44 characters).
+impl utoipa::PartialSchema for Pid {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::wire::string_schema(
+            "Participant id: base58 (Bitcoin alphabet) of the SHA-256 of the Ed25519 public key",
+            "^[1-9A-HJ-NP-Za-km-z]{32,44}$",
+        )
+    }
+}
+
+impl utoipa::ToSchema for Pid {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

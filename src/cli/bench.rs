@@ -16,13 +16,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use geo_protocol::Keypair;
+use geo_protocol::wire::auth::{ChallengeRequest, LoginRequest};
+use geo_protocol::wire::error::ErrorEnvelope;
+use geo_protocol::wire::participants::{ParticipantCreateRequest, ParticipantType};
+use geo_protocol::wire::payments::{PaymentCreateRequest, PaymentResult, PaymentStatus};
+use geo_protocol::wire::trustlines::TrustLineCreateRequest;
+use geo_protocol::wire::{Endpoint, SignedBody, WireAmount};
+use geo_protocol::{EquivalentCode, Keypair, Pid};
 use hyper::body::Bytes;
 use hyper::Method;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use super::http::{CallError, Conn, HttpClient, HubUrl};
+use super::http::{encode, CallError, Conn, HttpClient, HubUrl};
 
 /// Options of `geo bench` (the hub is the global `--hub`).
 #[derive(Debug, Clone, clap::Args)]
@@ -150,64 +155,33 @@ where
     Ok(all.into_iter().map(|(_, t)| t).collect())
 }
 
-fn text(v: &Value, key: &str) -> anyhow::Result<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("the hub's answer has no {key}: {v}"))
-}
-
 async fn register_and_login(http: &HttpClient, key: &Keypair, name: String) -> anyhow::Result<String> {
-    let body = key
-        .signed(json!({ "display_name": name, "type": "person", "public_key": key.public().to_base64() }))
-        .map_err(|e| anyhow::anyhow!("signing: {e}"))?;
-    http.call(Method::POST, "/api/v1/participants", None, Some(&body))
+    let mut body = ParticipantCreateRequest {
+        display_name: name,
+        kind: Some(ParticipantType::Person),
+        public_key: key.public().to_base64(),
+        profile: None,
+        signature: String::new(),
+    };
+    body.sign(key).map_err(|e| anyhow::anyhow!("signing: {e}"))?;
+    http.send(&ParticipantCreateRequest::full_path(), None, &body)
         .await?;
-    let pid = key.pid();
-    let c = http
-        .call(
-            Method::POST,
-            "/api/v1/auth/challenge",
+    let (challenge, _) = http
+        .send(
+            &ChallengeRequest::full_path(),
             None,
-            Some(&json!({ "pid": pid.as_str() })),
+            &ChallengeRequest { pid: key.pid() },
         )
         .await?;
-    let challenge = text(&c, "challenge")?;
-    let signature = key.sign_bytes(challenge.as_bytes());
-    let tokens = http
-        .call(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(&json!({ "pid": pid.as_str(), "challenge": challenge, "signature": signature })),
-        )
-        .await?;
-    text(&tokens, "access_token")
+    let login = LoginRequest::signed(key, challenge.challenge);
+    let (tokens, _) = http.send(&LoginRequest::full_path(), None, &login).await?;
+    Ok(tokens.access_token)
 }
 
 /// One prepared payment request.
 struct Prepared {
     body: Bytes,
     token: Arc<str>,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    code: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RouteAnswer {
-    #[serde(default)]
-    path: Vec<serde::de::IgnoredAny>,
-}
-
-#[derive(Deserialize)]
-struct PayAnswer {
-    status: Option<String>,
-    error: Option<ErrorBody>,
-    #[serde(default)]
-    routes: Vec<RouteAnswer>,
 }
 
 #[derive(Default)]
@@ -229,28 +203,24 @@ impl ClientStats {
                 return;
             }
         };
-        let answer: Option<PayAnswer> = serde_json::from_slice(&bytes).ok();
-        let code = |a: &Option<PayAnswer>| {
-            a.as_ref()
-                .and_then(|a| a.error.as_ref())
-                .and_then(|e| e.code.clone())
-                .unwrap_or_else(|| format!("HTTP_{status}"))
-        };
         if status != 200 {
-            *self.errors.entry(code(&answer)).or_default() += 1;
+            let code = serde_json::from_slice::<ErrorEnvelope>(&bytes)
+                .map_or_else(|_| format!("HTTP_{status}"), |e| e.error.code);
+            *self.errors.entry(code).or_default() += 1;
             return;
         }
-        match answer.as_ref().and_then(|a| a.status.as_deref()) {
-            Some("COMMITTED") => {
+        match serde_json::from_slice::<PaymentResult>(&bytes) {
+            Ok(answer) if answer.status == PaymentStatus::Committed => {
                 self.committed += 1;
-                if let Some(a) = &answer {
-                    for r in &a.routes {
-                        *self.route_hops.entry(r.path.len().saturating_sub(1)).or_default() += 1;
-                    }
+                for r in answer.routes.iter().flatten() {
+                    *self.route_hops.entry(r.path.len().saturating_sub(1)).or_default() += 1;
                 }
             }
-            Some("ABORTED") => *self.aborted.entry(code(&answer)).or_default() += 1,
-            _ => *self.errors.entry("UNEXPECTED_ANSWER".into()).or_default() += 1,
+            Ok(answer) => {
+                let code = answer.error.map_or_else(|| format!("HTTP_{status}"), |e| e.code);
+                *self.aborted.entry(code).or_default() += 1;
+            }
+            Err(_) => *self.errors.entry("UNEXPECTED_ANSWER".into()).or_default() += 1,
         }
     }
 
@@ -303,7 +273,10 @@ fn prepare(
     run: &str,
 ) -> anyhow::Result<Vec<Vec<Prepared>>> {
     let k = keys.len();
-    let pids: Vec<String> = keys.iter().map(|key| key.pid().as_str().to_owned()).collect();
+    let pids: Vec<Pid> = keys.iter().map(Keypair::pid).collect();
+    let equivalent =
+        EquivalentCode::new(&args.equivalent).map_err(|e| anyhow::anyhow!("--equivalent: {e}"))?;
+    let amount = WireAmount::parse(&args.amount).map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
@@ -311,7 +284,7 @@ fn prepare(
     let signed: Vec<anyhow::Result<Vec<(usize, Prepared)>>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let pids = &pids;
+                let (pids, equivalent, amount) = (&pids, &equivalent, &amount);
                 s.spawn(move || {
                     let lo = (t * chunk).min(args.payments);
                     let hi = ((t + 1) * chunk).min(args.payments);
@@ -319,18 +292,21 @@ fn prepare(
                         .map(|j| {
                             let payer = j % k;
                             let payee = (payer + args.hops) % k;
-                            let body = keys[payer]
-                                .signed(json!({
-                                    "tx_id": format!("bench-{run}-{j}"),
-                                    "to": pids[payee],
-                                    "equivalent": args.equivalent,
-                                    "amount": args.amount,
-                                }))
+                            let mut body = PaymentCreateRequest {
+                                tx_id: format!("bench-{run}-{j}"),
+                                to: pids[payee].clone(),
+                                equivalent: equivalent.clone(),
+                                amount: amount.clone(),
+                                description: None,
+                                constraints: None,
+                                signature: String::new(),
+                            };
+                            body.sign(&keys[payer])
                                 .map_err(|e| anyhow::anyhow!("signing: {e}"))?;
                             Ok((
                                 j,
                                 Prepared {
-                                    body: Bytes::from(body.to_string()),
+                                    body: encode(&body)?,
                                     token: tokens[payer].clone(),
                                 },
                             ))
@@ -368,7 +344,7 @@ pub async fn run(hub: HubUrl, args: BenchArgs) -> anyhow::Result<Report> {
         anyhow::bail!("--clients and --payments must be positive");
     }
     let http = HttpClient::new(hub.clone());
-    http.call(Method::GET, "/api/v1/health", None, None)
+    http.call(Method::GET, "/api/v1/health", None, None::<&()>)
         .await
         .map_err(|e| anyhow::anyhow!("hub {} is not healthy: {e}", hub.base()))?;
     let setup_start = Instant::now();
@@ -390,7 +366,8 @@ pub async fn run(hub: HubUrl, args: BenchArgs) -> anyhow::Result<Report> {
     // ring edge are open, so payments can flow around the ring indefinitely.
     {
         let (http, keys, tokens) = (http.clone(), keys.clone(), Arc::new(tokens.clone()));
-        let (eq, limit) = (args.equivalent.clone(), args.limit.clone());
+        let eq = EquivalentCode::new(&args.equivalent).map_err(|e| anyhow::anyhow!("--equivalent: {e}"))?;
+        let limit = WireAmount::parse(&args.limit).map_err(|e| anyhow::anyhow!("--limit: {e}"))?;
         parallel(2 * k, setup_concurrency, move |l| {
             let owner = l / 2;
             let to = if l % 2 == 0 {
@@ -398,15 +375,18 @@ pub async fn run(hub: HubUrl, args: BenchArgs) -> anyhow::Result<Report> {
             } else {
                 (owner + k - 1) % k
             };
-            let body = keys[owner].signed(json!({
-                "to": keys[to].pid().as_str(),
-                "equivalent": eq,
-                "limit": limit,
-            }));
+            let mut body = TrustLineCreateRequest {
+                to: keys[to].pid(),
+                equivalent: eq.clone(),
+                limit: limit.clone(),
+                policy: None,
+                signature: String::new(),
+            };
+            let body = body.sign(&keys[owner]).map(|()| body);
             let (http, token) = (http.clone(), tokens[owner].clone());
             async move {
                 let body = body.map_err(|e| anyhow::anyhow!("signing: {e}"))?;
-                http.call(Method::POST, "/api/v1/trustlines", Some(&token), Some(&body))
+                http.send(&TrustLineCreateRequest::full_path(), Some(&token), &body)
                     .await
                     .map_err(|e| anyhow::anyhow!("opening a trust line: {e}"))
             }

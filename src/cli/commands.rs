@@ -8,8 +8,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use futures_util::StreamExt;
-use geo_protocol::Keypair;
-use hyper::Method;
+use geo_protocol::signing::SignatureError;
+use geo_protocol::wire::auth::{ChallengeRequest, LoginRequest, RefreshRequest, TokenPair};
+use geo_protocol::wire::balance::GetBalance;
+use geo_protocol::wire::participants::{GetMe, ParticipantCreateRequest, ParticipantType};
+use geo_protocol::wire::payments::{PaymentCreateRequest, PaymentStatus, PaymentsQuery};
+use geo_protocol::wire::trustlines::{
+    trustline_path, TrustLineCloseRequest, TrustLineCreateRequest, TrustLinePolicy, TrustLineUpdateRequest,
+};
+use geo_protocol::wire::{Endpoint, SignedBody, WireAmount};
+use geo_protocol::{EquivalentCode, Keypair, Pid};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -127,9 +137,28 @@ pub struct Client {
     session: Option<Session>,
 }
 
-fn parse_policy(text: Option<&str>) -> anyhow::Result<Option<Value>> {
-    text.map(|t| serde_json::from_str::<Value>(t).context("--policy is not valid JSON"))
+fn parse_policy(text: Option<&str>) -> anyhow::Result<Option<TrustLinePolicy>> {
+    text.map(|t| serde_json::from_str::<TrustLinePolicy>(t).context("--policy is not a JSON object"))
         .transpose()
+}
+
+/// A PID argument, refused as the hub would refuse it.
+fn pid_arg(text: &str, field: &str) -> anyhow::Result<Pid> {
+    Pid::parse(text).map_err(|e| anyhow::anyhow!("VALIDATION_ERROR: {field}: {e}"))
+}
+
+/// An equivalent code argument, refused as the hub would refuse it.
+fn code_arg(text: &str, field: &str) -> anyhow::Result<EquivalentCode> {
+    EquivalentCode::new(text).map_err(|e| anyhow::anyhow!("VALIDATION_ERROR: {field}: {e}"))
+}
+
+/// An amount argument (a decimal string), refused as the hub would refuse it.
+fn amount_arg(text: &str, field: &str) -> anyhow::Result<WireAmount> {
+    WireAmount::parse(text).map_err(|e| anyhow::anyhow!("INVALID_AMOUNT: {field}: {e}"))
+}
+
+fn signing_error(e: SignatureError) -> anyhow::Error {
+    anyhow::anyhow!("signing the request: {e}")
 }
 
 fn print_json(v: &Value) {
@@ -159,24 +188,13 @@ impl Client {
         &self.http
     }
 
-    fn store(&mut self, tokens: &Value) -> anyhow::Result<()> {
-        let text = |k: &str| {
-            tokens
-                .get(k)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| anyhow::anyhow!("the hub's token answer has no {k}"))
-        };
-        let expires_at = tokens
-            .get("expires_in")
-            .and_then(Value::as_u64)
-            .map(|s| session::now_unix() + s);
+    fn store(&mut self, tokens: &TokenPair) -> anyhow::Result<()> {
         let s = Session {
             hub: self.http.hub().base().to_owned(),
             pid: self.key.pid().as_str().to_owned(),
-            access_token: text("access_token")?,
-            refresh_token: text("refresh_token")?,
-            expires_at,
+            access_token: tokens.access_token.clone(),
+            refresh_token: tokens.refresh_token.clone(),
+            expires_at: Some(session::now_unix() + tokens.expires_in),
         };
         session::save(&self.session_path, &s)?;
         self.session = Some(s);
@@ -184,54 +202,39 @@ impl Client {
     }
 
     /// Challenge-response login: signs the challenge locally and stores the tokens in the
-    /// session file. Returns the hub's token answer.
-    pub async fn login(&mut self) -> anyhow::Result<Value> {
-        let pid = self.key.pid();
-        let c = self
+    /// session file. Returns the hub's token answer, typed and as sent.
+    pub async fn login(&mut self) -> anyhow::Result<(TokenPair, Value)> {
+        let (challenge, _) = self
             .http
-            .call(
-                Method::POST,
-                "/api/v1/auth/challenge",
+            .send(
+                &ChallengeRequest::full_path(),
                 None,
-                Some(&json!({ "pid": pid.as_str() })),
+                &ChallengeRequest { pid: self.key.pid() },
             )
             .await?;
-        let challenge = c
-            .get("challenge")
-            .and_then(Value::as_str)
-            .ok_or_else(|| anyhow::anyhow!("the hub's challenge answer has no challenge"))?;
-        let signature = self.key.sign_bytes(challenge.as_bytes());
-        let tokens = self
-            .http
-            .call(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                Some(&json!({ "pid": pid.as_str(), "challenge": challenge, "signature": signature })),
-            )
-            .await?;
+        let login = LoginRequest::signed(&self.key, challenge.challenge);
+        let (tokens, raw) = self.http.send(&LoginRequest::full_path(), None, &login).await?;
         self.store(&tokens)?;
-        Ok(tokens)
+        Ok((tokens, raw))
     }
 
     /// Gets a new token pair with the refresh token; logs in again with the key when the
     /// refresh token is no longer accepted.
     async fn refresh(&mut self) -> anyhow::Result<()> {
-        let Some(refresh) = self.session.as_ref().map(|s| s.refresh_token.clone()) else {
+        let Some(refresh_token) = self.session.as_ref().map(|s| s.refresh_token.clone()) else {
             self.login().await?;
             return Ok(());
         };
         let answer = self
             .http
-            .call(
-                Method::POST,
-                "/api/v1/auth/refresh",
+            .send(
+                &RefreshRequest::full_path(),
                 None,
-                Some(&json!({ "refresh_token": refresh })),
+                &RefreshRequest { refresh_token },
             )
             .await;
         match answer {
-            Ok(tokens) => self.store(&tokens),
+            Ok((tokens, _)) => self.store(&tokens),
             Err(CallError::Api { status: 401, .. }) => self.login().await.map(|_| ()),
             Err(e) => Err(e.into()),
         }
@@ -252,12 +255,17 @@ impl Client {
             .ok_or_else(|| anyhow::anyhow!("no session"))
     }
 
-    /// An authenticated call. On `401 TOKEN_EXPIRED` the token pair is refreshed and the call
-    /// sent again once; on another 401 (e.g. the hub restarted and forgot its tokens) the client
-    /// logs in again with its key and retries once.
-    pub async fn call(&mut self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+    /// An authenticated call of endpoint `E` at `path`: the typed answer and the answer as the
+    /// hub sent it. On `401 TOKEN_EXPIRED` the token pair is refreshed and the call sent again
+    /// once; on another 401 (e.g. the hub restarted and forgot its tokens) the client logs in
+    /// again with its key and retries once.
+    pub async fn send<E>(&mut self, path: &str, req: &E) -> anyhow::Result<(E::Response, Value)>
+    where
+        E: Endpoint + Serialize,
+        E::Response: DeserializeOwned,
+    {
         let token = self.token().await?;
-        match self.http.call(method.clone(), path, Some(&token), body).await {
+        match self.http.send(path, Some(&token), req).await {
             Err(CallError::Api {
                 status: 401, code, ..
             }) if code == "TOKEN_EXPIRED" || code == "UNAUTHORIZED" => {
@@ -267,16 +275,10 @@ impl Client {
                     self.login().await?;
                 }
                 let token = self.token().await?;
-                Ok(self.http.call(method, path, Some(&token), body).await?)
+                Ok(self.http.send(path, Some(&token), req).await?)
             }
             other => Ok(other?),
         }
-    }
-
-    fn sign(&self, body: Value) -> anyhow::Result<Value> {
-        self.key
-            .signed(body)
-            .map_err(|e| anyhow::anyhow!("signing the request: {e}"))
     }
 }
 
@@ -296,16 +298,19 @@ pub fn keygen(global: &Global, args: &KeygenArgs) -> anyhow::Result<()> {
 pub async fn register(global: &Global, args: &RegisterArgs) -> anyhow::Result<()> {
     let hub = HubUrl::parse(&global.hub)?;
     let key = keys::load(&global.key_path())?;
-    let body = key
-        .signed(json!({
-            "display_name": args.name,
-            "type": args.kind,
-            "public_key": key.public().to_base64(),
-        }))
-        .map_err(|e| anyhow::anyhow!("signing the request: {e}"))?;
+    let kind = ParticipantType::deserialize(Value::String(args.kind.clone()))
+        .map_err(|_| anyhow::anyhow!("VALIDATION_ERROR: type must be person, business or hub"))?;
+    let mut body = ParticipantCreateRequest {
+        display_name: args.name.clone(),
+        kind: Some(kind),
+        public_key: key.public().to_base64(),
+        profile: None,
+        signature: String::new(),
+    };
+    body.sign(&key).map_err(signing_error)?;
     let http = HttpClient::new(hub);
-    let answer = http
-        .call(Method::POST, "/api/v1/participants", None, Some(&body))
+    let (_, answer) = http
+        .send(&ParticipantCreateRequest::full_path(), None, &body)
         .await?;
     print_json(&answer);
     Ok(())
@@ -314,11 +319,11 @@ pub async fn register(global: &Global, args: &RegisterArgs) -> anyhow::Result<()
 /// `geo login`: logs in and stores the tokens next to the key file.
 pub async fn login(global: &Global) -> anyhow::Result<()> {
     let mut client = Client::open(HubUrl::parse(&global.hub)?, &global.key_path())?;
-    let tokens = client.login().await?;
+    let (tokens, raw) = client.login().await?;
     print_json(&json!({
         "pid": client.key.pid().as_str(),
-        "expires_in": tokens.get("expires_in"),
-        "participant": tokens.get("participant"),
+        "expires_in": tokens.expires_in,
+        "participant": raw.get("participant"),
         "session_file": client.session_path.display().to_string(),
     }));
     Ok(())
@@ -334,38 +339,31 @@ pub async fn trust(global: &Global, cmd: &TrustCmd) -> anyhow::Result<()> {
             limit,
             policy,
         } => {
-            let mut body = json!({ "to": to, "equivalent": equivalent, "limit": limit });
-            if let (Some(p), Value::Object(m)) = (parse_policy(policy.as_deref())?, &mut body) {
-                m.insert("policy".into(), p);
-            }
-            let body = client.sign(body)?;
-            client
-                .call(Method::POST, "/api/v1/trustlines", Some(&body))
-                .await?
+            let mut body = TrustLineCreateRequest {
+                to: pid_arg(to, "to")?,
+                equivalent: code_arg(equivalent, "equivalent")?,
+                limit: amount_arg(limit, "limit")?,
+                policy: parse_policy(policy.as_deref())?,
+                signature: String::new(),
+            };
+            body.sign(&client.key).map_err(signing_error)?;
+            client.send(&TrustLineCreateRequest::full_path(), &body).await?.1
         }
         TrustCmd::Update { id, limit, policy } => {
             if limit.is_none() && policy.is_none() {
                 anyhow::bail!("nothing to update: give --limit and/or --policy");
             }
-            let mut body = json!({ "id": id });
-            if let Value::Object(m) = &mut body {
-                if let Some(l) = limit {
-                    m.insert("limit".into(), Value::String(l.clone()));
-                }
-                if let Some(p) = parse_policy(policy.as_deref())? {
-                    m.insert("policy".into(), p);
-                }
-            }
-            let body = client.sign(body)?;
-            client
-                .call(Method::PATCH, &format!("/api/v1/trustlines/{id}"), Some(&body))
-                .await?
+            let mut body = TrustLineUpdateRequest {
+                limit: limit.as_deref().map(|l| amount_arg(l, "limit")).transpose()?,
+                policy: parse_policy(policy.as_deref())?,
+                signature: String::new(),
+            };
+            body.sign(id, &client.key).map_err(signing_error)?;
+            client.send(&trustline_path(id), &body).await?.1
         }
         TrustCmd::Close { id } => {
-            let body = client.sign(json!({ "id": id }))?;
-            client
-                .call(Method::DELETE, &format!("/api/v1/trustlines/{id}"), Some(&body))
-                .await?
+            let body = TrustLineCloseRequest::signed(id, &client.key).map_err(signing_error)?;
+            client.send(&trustline_path(id), &body).await?.1
         }
     };
     print_json(&answer);
@@ -379,22 +377,24 @@ pub async fn pay(global: &Global, args: &PayArgs) -> anyhow::Result<()> {
         .tx_id
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let mut body = json!({
-        "tx_id": tx_id,
-        "to": args.to,
-        "equivalent": args.equivalent,
-        "amount": args.amount,
-    });
-    if let (Some(d), Value::Object(m)) = (&args.description, &mut body) {
-        m.insert("description".into(), Value::String(d.clone()));
-    }
-    let body = client.sign(body)?;
-    let answer = client.call(Method::POST, "/api/v1/payments", Some(&body)).await?;
+    let mut body = PaymentCreateRequest {
+        tx_id: tx_id.clone(),
+        to: pid_arg(&args.to, "to")?,
+        equivalent: code_arg(&args.equivalent, "equivalent")?,
+        amount: amount_arg(&args.amount, "amount")?,
+        description: args.description.clone(),
+        constraints: None,
+        signature: String::new(),
+    };
+    body.sign(&client.key).map_err(signing_error)?;
+    let (result, answer) = client.send(&PaymentCreateRequest::full_path(), &body).await?;
     print_json(&answer);
-    if answer.get("status").and_then(Value::as_str) == Some("ABORTED") {
-        let err = answer.get("error");
-        let field = |k: &str| err.and_then(|e| e.get(k)).and_then(Value::as_str).unwrap_or("");
-        anyhow::bail!("payment {tx_id} aborted: {}: {}", field("code"), field("message"));
+    if result.status == PaymentStatus::Aborted {
+        let (code, message) = result
+            .error
+            .as_ref()
+            .map_or(("", ""), |e| (e.code.as_str(), e.message.as_str()));
+        anyhow::bail!("payment {tx_id} aborted: {code}: {message}");
     }
     Ok(())
 }
@@ -402,7 +402,7 @@ pub async fn pay(global: &Global, args: &PayArgs) -> anyhow::Result<()> {
 /// `geo balance`.
 pub async fn balance(global: &Global) -> anyhow::Result<()> {
     let mut client = Client::open(HubUrl::parse(&global.hub)?, &global.key_path())?;
-    let answer = client.call(Method::GET, "/api/v1/balance", None).await?;
+    let (_, answer) = client.send(&GetBalance::full_path(), &GetBalance).await?;
     print_json(&answer);
     Ok(())
 }
@@ -410,8 +410,16 @@ pub async fn balance(global: &Global) -> anyhow::Result<()> {
 /// `geo history`.
 pub async fn history(global: &Global, args: &HistoryArgs) -> anyhow::Result<()> {
     let mut client = Client::open(HubUrl::parse(&global.hub)?, &global.key_path())?;
-    let path = format!("/api/v1/payments?per_page={}", args.limit.clamp(1, 200));
-    let answer = client.call(Method::GET, &path, None).await?;
+    let query = PaymentsQuery {
+        per_page: Some(args.limit.clamp(1, 200)),
+        ..PaymentsQuery::default()
+    };
+    let path = format!(
+        "{}?per_page={}",
+        PaymentsQuery::full_path(),
+        query.per_page.unwrap_or(20)
+    );
+    let (_, answer) = client.send(&path, &query).await?;
     print_json(&answer);
     Ok(())
 }
@@ -421,7 +429,7 @@ pub async fn watch(global: &Global) -> anyhow::Result<()> {
     let mut client = Client::open(HubUrl::parse(&global.hub)?, &global.key_path())?;
     // A cheap authenticated call refreshes the token first if needed (the WebSocket handshake
     // cannot do that by itself).
-    client.call(Method::GET, "/api/v1/participants/me", None).await?;
+    client.send(&GetMe::full_path(), &GetMe).await?;
     let token = client.token().await?;
     let url = client.http().hub().ws_url(&format!("/api/v1/ws?token={token}"));
     let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())

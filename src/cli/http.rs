@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use geo_protocol::wire::error::ErrorEnvelope;
+use geo_protocol::wire::{self, Endpoint};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
@@ -10,6 +12,8 @@ use hyper::{Method, Request, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 /// How long one request may take before the client gives up.
@@ -36,6 +40,42 @@ pub enum CallError {
     /// A success answer that is not JSON.
     #[error("the hub answered something that is not JSON: {0}")]
     BadAnswer(String),
+    /// A success answer that is not the endpoint's response body.
+    #[error("the hub's answer is not the expected {what}: {why}")]
+    Unexpected {
+        /// The expected wire type.
+        what: &'static str,
+        /// What did not match.
+        why: String,
+    },
+    /// The request body could not be encoded.
+    #[error("encoding the request: {0}")]
+    Encode(String),
+}
+
+/// The hyper method of a wire method.
+pub fn method(m: wire::Method) -> Method {
+    match m {
+        wire::Method::Get => Method::GET,
+        wire::Method::Post => Method::POST,
+        wire::Method::Patch => Method::PATCH,
+        wire::Method::Delete => Method::DELETE,
+    }
+}
+
+/// Reads a success answer as the wire type `T`.
+pub fn read<T: DeserializeOwned>(answer: &Value) -> Result<T, CallError> {
+    T::deserialize(answer).map_err(|e| CallError::Unexpected {
+        what: std::any::type_name::<T>().rsplit("::").next().unwrap_or("answer"),
+        why: e.to_string(),
+    })
+}
+
+/// The JSON bytes of a request body.
+pub fn encode<B: Serialize + ?Sized>(body: &B) -> Result<Bytes, CallError> {
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(|e| CallError::Encode(e.to_string()))
 }
 
 /// The address of a hub: `http://host:port` with an optional path prefix.
@@ -109,17 +149,14 @@ pub fn decode(status: u16, bytes: &[u8]) -> Result<Value, CallError> {
         return serde_json::from_slice(bytes)
             .map_err(|_| CallError::BadAnswer(String::from_utf8_lossy(bytes).chars().take(200).collect()));
     }
-    let parsed: Option<Value> = serde_json::from_slice(bytes).ok();
-    let envelope = parsed.as_ref().and_then(|v| v.get("error"));
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
-    match envelope {
-        Some(e) => Err(CallError::Api {
+    match serde_json::from_slice::<ErrorEnvelope>(bytes) {
+        Ok(ErrorEnvelope { error }) => Err(CallError::Api {
             status,
-            code: text(e.get("code")).unwrap_or_else(|| format!("HTTP_{status}")),
-            message: text(e.get("message")).unwrap_or_default(),
-            details: e.get("details").cloned(),
+            code: error.code,
+            message: error.message,
+            details: error.details.map(Value::Object),
         }),
-        None => Err(CallError::Api {
+        Err(_) => Err(CallError::Api {
             status,
             code: format!("HTTP_{status}"),
             message: String::from_utf8_lossy(bytes).chars().take(200).collect(),
@@ -172,16 +209,48 @@ impl HttpClient {
         &self.hub
     }
 
+    /// Sends the wire request `req` of endpoint `E` to `path` (its full path, path parameters
+    /// filled in): the typed success body and the answer as the hub sent it, or the hub's error.
+    /// `GET` requests send no body (their parameters are in `path`).
+    pub async fn send<E>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        req: &E,
+    ) -> Result<(E::Response, Value), CallError>
+    where
+        E: Endpoint + Serialize,
+        E::Response: DeserializeOwned,
+    {
+        let body = if E::METHOD == wire::Method::Get {
+            Bytes::new()
+        } else {
+            encode(req)?
+        };
+        let answer = self.call_bytes(method(E::METHOD), path, token, body).await?;
+        Ok((read(&answer)?, answer))
+    }
+
     /// Sends a request with an optional JSON body and bearer token; the success body or the
     /// hub's error.
-    pub async fn call(
+    pub async fn call<B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,
         token: Option<&str>,
-        body: Option<&Value>,
+        body: Option<&B>,
     ) -> Result<Value, CallError> {
-        let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        let bytes = body.map(encode).transpose()?.unwrap_or_default();
+        self.call_bytes(method, path, token, bytes).await
+    }
+
+    async fn call_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        bytes: Bytes,
+    ) -> Result<Value, CallError> {
         let req = request(method, &self.hub.url(path), self.hub.authority(), token, bytes)?;
         let exchange = async {
             let resp = self
