@@ -541,7 +541,7 @@ macro_rules! sql_store {
                             .push_bind(t.equivalent.as_ref().map(|c| c.to_string()))
                             .push_bind(from)
                             .push_bind(to)
-                            .push_bind(to_json(&t.payload.to_json()))
+                            .push_bind(to_json(&t.payload))
                             .push_bind(t.state.as_str())
                             .push_bind(t.request_hash.clone())
                             .push_bind(t.error.as_ref().map(to_json))
